@@ -1,0 +1,1 @@
+"""grokbook: helpers for the executable geometry-of-grokking book."""

@@ -1,0 +1,130 @@
+"""On-disk run cache keyed by a hash of the full run config (+ schema version, + gradient-hook key).
+
+Layout: <root>/<key>/ {config.json, arrays.npz, env.json, DONE}. An entry is written into a temporary
+folder and renamed into place; DONE (written last) holds the sha256 of every other file, and loading
+verifies it. A partial, torn or tampered entry is reported with a warning, removed and retrained — never
+trusted. Interrupted stacks resume from <root>/partial/<stack>.pt.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import warnings
+from collections import defaultdict
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+from .config import RunConfig, stack_key
+from .paths import cache_root
+from .train import GradHook, Run, train_stack
+
+SCHEMA_VERSION = 1   # bump when train() semantics or the file format change: older entries are then ignored
+
+_ARRAYS = ("eval_steps", "train_acc", "test_acc", "train_loss", "test_loss", "snapshot_steps",
+           "theta_init", "theta_final")
+
+
+class CorruptEntry(RuntimeError):
+    """A cache entry that fails verification."""
+
+
+def run_key(cfg: RunConfig, hook_key: str = "", index: int = 0) -> str:
+    """Cache key of a run: config hash, schema version and (if any) the gradient hook acting on it."""
+    blob = json.dumps({"v": SCHEMA_VERSION, "cfg": cfg.to_dict(),
+                       **({"hook": hook_key, "row": index} if hook_key else {})}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save_run(run: Run, entry: Path) -> None:
+    """Write a run atomically: temp folder, files, DONE with checksums last, then rename."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    tmp = entry.parent / f".{entry.name}.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    (tmp / "config.json").write_text(json.dumps(run.config.to_dict(), indent=1, sort_keys=True))
+    (tmp / "env.json").write_text(json.dumps({**run.env, "final_step": run.final_step}, indent=1))
+    arrays = {k: getattr(run, k) for k in _ARRAYS} | {f"snap_{g}": a for g, a in run.snapshots.items()}
+    np.savez(tmp / "arrays.npz", **arrays)
+    sums = {f: _sha(tmp / f) for f in ("config.json", "env.json", "arrays.npz")}
+    (tmp / "DONE").write_text(json.dumps({"schema": SCHEMA_VERSION, "sha256": sums}, indent=1))
+    if entry.exists():
+        shutil.rmtree(entry)
+    os.rename(tmp, entry)
+
+
+def load_run(entry: Path, cfg: RunConfig) -> Run:
+    """Read and verify one entry; raises CorruptEntry if anything is missing or does not match."""
+    done = entry / "DONE"
+    if not done.exists():
+        raise CorruptEntry(f"{entry}: no completion marker (interrupted write)")
+    try:
+        meta = json.loads(done.read_text())
+        for f, digest in meta["sha256"].items():
+            if _sha(entry / f) != digest:
+                raise CorruptEntry(f"{entry}/{f}: checksum mismatch")
+        if json.loads((entry / "config.json").read_text()) != json.loads(json.dumps(cfg.to_dict())):
+            raise CorruptEntry(f"{entry}: stored config differs from the requested one")
+        env = json.loads((entry / "env.json").read_text())
+        with np.load(entry / "arrays.npz") as z:
+            arrays = {k: z[k] for k in z.files}
+    except CorruptEntry:
+        raise
+    except Exception as e:
+        raise CorruptEntry(f"{entry}: unreadable ({type(e).__name__}: {e})") from e
+    snaps = {k[5:]: arrays.pop(k) for k in list(arrays) if k.startswith("snap_")}
+    return Run(config=cfg, snapshots=snaps, final_step=int(env.pop("final_step")), env=env,
+               **{k: arrays[k] for k in _ARRAYS})
+
+
+def load_or_train(cfgs: Union[RunConfig, Sequence[RunConfig]], grad_hook: Optional[GradHook] = None,
+                  root: Optional[Path] = None, progress: bool = True) -> Union[Run, list[Run]]:
+    """Return the cached run of every config, training the missing ones in stacks of compatible runs.
+    A single config gives a single Run; a list gives a list in the same order."""
+    single = isinstance(cfgs, RunConfig)
+    cfgs = [cfgs] if single else list(cfgs)
+    root = Path(root) if root is not None else cache_root()
+    hook_key = ""
+    if grad_hook is not None:
+        hook_key = getattr(grad_hook, "key", "")
+        if not hook_key:
+            raise ValueError("grad_hook needs a non-empty `key` attribute describing what it does (cache key)")
+    keys = [run_key(c, hook_key, i) for i, c in enumerate(cfgs)]
+    runs: dict[int, Run] = {}
+    missing: dict[tuple, list[int]] = defaultdict(list)
+    for i, (c, k) in enumerate(zip(cfgs, keys)):
+        entry = root / k
+        if entry.exists():
+            try:
+                runs[i] = load_run(entry, c)
+                continue
+            except CorruptEntry as e:
+                warnings.warn(f"run cache: {e}; discarding the entry and retraining")
+                shutil.rmtree(entry, ignore_errors=True)
+        missing[stack_key(c)].append(i)
+    for group in missing.values():
+        todo = list(dict.fromkeys(keys[i] for i in group))          # a config listed twice trains once
+        first = {keys[i]: i for i in reversed(group)}
+        idx = [first[k] for k in todo]
+        part = root / "partial" / (hashlib.sha256("".join(todo).encode()).hexdigest()[:24] + ".pt")
+        part.parent.mkdir(parents=True, exist_ok=True)
+        trained = train_stack([cfgs[i] for i in idx], grad_hook=grad_hook, rows=idx, checkpoint=part,
+                              progress=progress)
+        for i, run in zip(idx, trained):
+            save_run(run, root / keys[i])
+        part.unlink(missing_ok=True)
+        for i in group:
+            runs[i] = load_run(root / keys[i], cfgs[i])
+    out = [runs[i] for i in range(len(cfgs))]
+    return out[0] if single else out

@@ -1,0 +1,286 @@
+"""The one training loop: R runs stacked along a leading dimension of θ, one optimiser step for all of them.
+
+Runs in a stack share shapes and schedule (`config.stack_key`) and may differ in seed, ops, train_frac,
+lr, weight decay and decay target. Each run draws its split, its init and its batch stream from
+generators seeded by its own seed, so run r of a stack follows the same trajectory as when trained alone
+(up to float rounding of the batched matmuls).
+
+Per step: batch of `batch_size` indices drawn with replacement -> summed per-task mean CE (float64) ->
+gradient -> per-run global-norm clip -> optional gradient hook -> AdamW with per-run lr and λ.
+"""
+from __future__ import annotations
+
+import math
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .config import RunConfig, stack_key
+from .model import forward, gather_group, init_theta, task_losses
+from .tasks import ConfigError, make_split
+
+# A gradient hook edits the clipped gradient in place before the AdamW step:
+#   hook(step, grad [R, P], theta [R, P], rows) ; rows[i] = position of stack row i in the caller's list.
+# It must carry a `key` string that identifies what it does (it enters the run cache key).
+GradHook = Callable[[int, Tensor, Tensor, Tensor], None]
+
+EVAL_ROWS = 1 << 16          # examples x runs per evaluation chunk (bounds activation memory)
+CHECKPOINT_EVERY_S = 120.0   # wall-clock interval between resumable checkpoints
+
+
+def derived_seed(seed: int, stream: str) -> int:
+    """Independent seed for one random stream of a run (split, init and batches never share a stream)."""
+    return int(np.random.SeedSequence([seed, sum(map(ord, stream)) * 7919 + len(stream)]).generate_state(1)[0])
+
+
+@dataclass
+class Run:
+    """The recorded trajectory of one trained run."""
+    config: RunConfig
+    eval_steps: np.ndarray          # [E]
+    train_acc: np.ndarray           # [E, T]
+    test_acc: np.ndarray            # [E, T]
+    train_loss: np.ndarray          # [E, T] float64 mean CE
+    test_loss: np.ndarray           # [E, T]
+    snapshot_steps: np.ndarray      # [S]
+    snapshots: dict                 # group -> [S, n_group] float32
+    theta_init: np.ndarray          # [P]
+    theta_final: np.ndarray         # [P]
+    final_step: int
+    env: dict = field(default_factory=dict)   # torch version, device, wall time of the stack, stack size
+
+    def grok_step(self, task: int = 0, threshold: Optional[float] = None,
+                  patience: Optional[int] = None) -> Optional[int]:
+        """Grok step of one task under the run's rule (or another threshold/patience); None if never."""
+        from .measures import first_sustained
+        return first_sustained(self.eval_steps, self.test_acc[:, task],
+                               self.config.grok_threshold if threshold is None else threshold,
+                               self.config.grok_patience if patience is None else patience)
+
+    def memorised_step(self, task: int = 0, threshold: float = 0.99) -> Optional[int]:
+        """First eval with train accuracy >= threshold."""
+        from .measures import first_sustained
+        return first_sustained(self.eval_steps, self.train_acc[:, task], threshold, 1)
+
+
+def _pad(tensors: list[Tensor]) -> Tensor:
+    n = max(len(t) for t in tensors)
+    out = tensors[0].new_zeros((len(tensors), n) + tuple(tensors[0].shape[1:]))
+    for r, t in enumerate(tensors):
+        out[r, :len(t)] = t
+    return out
+
+
+@torch.no_grad()
+def evaluate(theta: Tensor, cfg: RunConfig, x: Tensor, y: Tensor, n_valid: Tensor) -> tuple[Tensor, Tensor]:
+    """Accuracy and mean CE (float64) of every run and task on a padded set.
+    θ [R, P], x [R, N, 2], y [R, N, T], n_valid [R] -> ([R, T], [R, T])."""
+    R, N = x.shape[:2]
+    chunk = max(1, EVAL_ROWS // R)
+    correct = torch.zeros(R, cfg.n_tasks, dtype=torch.float64, device=x.device)
+    loss = torch.zeros_like(correct)
+    for s in range(0, N, chunk):
+        logits = forward(theta, cfg, x[:, s:s + chunk])                                   # [R, c, T, p]
+        yc = y[:, s:s + chunk]
+        valid = (torch.arange(s, s + yc.shape[1], device=x.device) < n_valid[:, None]).unsqueeze(-1)  # [R, c, 1]
+        correct += ((logits.argmax(-1) == yc) & valid).sum(1)
+        nll = -logits.double().log_softmax(-1).gather(-1, yc.unsqueeze(-1)).squeeze(-1)  # [R, c, T]
+        loss += (nll * valid).sum(1)
+    return correct / n_valid[:, None], loss / n_valid[:, None]
+
+
+class _Stack:
+    """Mutable state of a stacked training job (kept in one place so it can be checkpointed)."""
+
+    def __init__(self, cfgs: list[RunConfig]):
+        c0 = cfgs[0]
+        dev = torch.device(c0.device)
+        splits = [make_split(c.p, c.ops, c.train_frac, derived_seed(c.seed, "split"), c.shuffle_labels) for c in cfgs]
+        self.train_x = _pad([s.train_x for s in splits]).to(dev)
+        self.train_y = _pad([s.train_y for s in splits]).to(dev)
+        self.test_x = _pad([s.test_x for s in splits]).to(dev)
+        self.test_y = _pad([s.test_y for s in splits]).to(dev)
+        self.n_train = [len(s.train_x) for s in splits]
+        self.n_train_t = torch.tensor(self.n_train, device=dev)
+        self.n_test_t = torch.tensor([len(s.test_x) for s in splits], device=dev)
+        theta0 = torch.stack([init_theta(c, derived_seed(c.seed, "init")) for c in cfgs])   # [R, P]
+        self.theta_init = theta0.numpy().copy()
+        self.theta = theta0.to(dev).requires_grad_(True)
+        self.anchor = theta0.to(dev) * torch.tensor([[float(c.decay_to_init)] for c in cfgs], device=dev) \
+            if any(c.decay_to_init for c in cfgs) else None
+        self.m = torch.zeros_like(self.theta, requires_grad=False)
+        self.v = torch.zeros_like(self.m)
+        self.lr = torch.tensor([[c.lr] for c in cfgs], device=dev)
+        self.wd = torch.tensor([[c.weight_decay] for c in cfgs], device=dev)
+        self.gens = [torch.Generator().manual_seed(derived_seed(c.seed, "batches")) for c in cfgs]
+        self.step = 0
+        R, T = len(cfgs), c0.n_tasks
+        self.hist = {k: [] for k in ("eval_steps", "train_acc", "test_acc", "train_loss", "test_loss")}
+        self.snap_steps: list[int] = []
+        self.snaps: dict[str, list] = {g: [] for g in c0.snapshot_groups}
+        self.streak = np.zeros((R, T), dtype=int)          # consecutive evals above the grok threshold
+        self.grokked = np.zeros((R, T), dtype=bool)
+        self.stop_at = [None] * R                          # step at which each run stops recording
+        self.final: list[Optional[np.ndarray]] = [None] * R
+        self.wall = 0.0
+
+    def state(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k not in ("gens",)}
+        d["gens"] = [g.get_state() for g in self.gens]
+        return d
+
+    def load(self, d: dict) -> None:
+        gens = d.pop("gens")
+        self.__dict__.update(d)
+        for g, s in zip(self.gens, gens):
+            g.set_state(s)
+
+
+def _adamw_step(S: _Stack, grad: Tensor, c: RunConfig) -> None:
+    """AdamW on the stacked θ with per-run lr and λ (same arithmetic as torch.optim.AdamW)."""
+    t = S.step + 1
+    bc1, bc2 = 1 - c.beta1**t, 1 - c.beta2**t
+    th = S.theta.data
+    if S.anchor is None:
+        th.mul_(1 - S.lr * S.wd)
+    else:
+        th.sub_(S.lr * S.wd * (th - S.anchor))
+    S.m.lerp_(grad, 1 - c.beta1)
+    S.v.mul_(c.beta2).addcmul_(grad, grad, value=1 - c.beta2)
+    denom = (S.v.sqrt() / math.sqrt(bc2)).add_(c.eps)
+    th.sub_(S.m / denom * (S.lr / bc1))
+
+
+def _record_snapshot(S: _Stack, c: RunConfig) -> None:
+    S.snap_steps.append(S.step)
+    for g in c.snapshot_groups:
+        S.snaps[g].append(gather_group(S.theta.detach(), c, g).to("cpu", copy=True))
+
+
+def _record_eval(S: _Stack, c: RunConfig) -> None:
+    tr_acc, tr_loss = evaluate(S.theta.detach(), c, S.train_x, S.train_y, S.n_train_t)
+    te_acc, te_loss = evaluate(S.theta.detach(), c, S.test_x, S.test_y, S.n_test_t)
+    vals = [x.cpu().numpy() for x in (tr_acc, te_acc, tr_loss, te_loss)]
+    S.hist["eval_steps"].append(S.step)
+    for k, v in zip(("train_acc", "test_acc", "train_loss", "test_loss"), vals):
+        S.hist[k].append(v)
+    above = vals[1] >= c.grok_threshold
+    S.streak = np.where(above, S.streak + 1, 0)
+    S.grokked |= S.streak >= c.grok_patience
+    if c.stop_on_grok:
+        for r in range(len(S.stop_at)):
+            if S.stop_at[r] is None and S.grokked[r].all():
+                S.stop_at[r] = S.step + c.tail_steps
+
+
+def _freeze_stopped(S: _Stack) -> None:
+    """Record the final θ of runs whose stop step is now, and stop their updates (lr = λ = 0)."""
+    for r, s in enumerate(S.stop_at):
+        if s == S.step and S.final[r] is None:
+            S.final[r] = S.theta[r].detach().cpu().numpy().copy()
+            S.lr[r] = 0.0
+            S.wd[r] = 0.0
+
+
+def _save_checkpoint(S: _Stack, path: Path) -> None:
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    torch.save(S.state(), tmp)
+    os.replace(tmp, path)
+
+
+def train_stack(cfgs: list[RunConfig], grad_hook: Optional[GradHook] = None, rows: Optional[list[int]] = None,
+                checkpoint: Optional[Path] = None, progress: bool = True) -> list[Run]:
+    """Train the runs `cfgs` in one stack; returns one Run per config, in order.
+    `checkpoint`: file for resumable state (loaded if present, written every CHECKPOINT_EVERY_S)."""
+    if not cfgs:
+        return []
+    c = cfgs[0]
+    if any(stack_key(x) != stack_key(c) for x in cfgs):
+        raise ConfigError("runs in one stack must share shapes and schedule; they may differ only in "
+                          "seed, ops, train_frac, shuffle_labels, lr, weight_decay, decay_to_init")
+    if c.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={c.device!r} but CUDA is not available on this machine; use device='cpu'")
+    S = _Stack(cfgs)
+    rows_t = torch.tensor(rows if rows is not None else list(range(len(cfgs))), device=S.theta.device)
+    if checkpoint is not None and checkpoint.exists():
+        try:
+            S.load(torch.load(checkpoint, weights_only=False, map_location=c.device))
+        except Exception as e:   # a torn checkpoint: start over rather than trust it
+            import warnings
+            warnings.warn(f"ignoring unreadable checkpoint {checkpoint} ({e}); training from step 0")
+            S = _Stack(cfgs)
+    if S.step == 0 and not S.hist["eval_steps"]:
+        _record_snapshot(S, c)
+        _record_eval(S, c)
+    t0, last_ckpt = time.perf_counter() - S.wall, time.perf_counter()
+    bar = _progress(c, len(cfgs), S.step, progress)
+    R, B = len(cfgs), c.batch_size
+    while S.step < c.steps and not all(s is not None and s <= S.step for s in S.stop_at):
+        K = min(c.eval_every - S.step % c.eval_every, c.steps - S.step)
+        idx = torch.stack([torch.randint(n, (K, B), generator=g) for n, g in zip(S.n_train, S.gens)])
+        idx = idx.to(S.theta.device, non_blocking=True)                                   # [R, K, B]
+        for k in range(K):
+            i = idx[:, k]
+            xb = torch.gather(S.train_x, 1, i.unsqueeze(-1).expand(R, B, 2))
+            yb = torch.gather(S.train_y, 1, i.unsqueeze(-1).expand(R, B, c.n_tasks))
+            loss = task_losses(forward(S.theta, c, xb), yb).sum()
+            (grad,) = torch.autograd.grad(loss, S.theta)
+            with torch.no_grad():
+                if c.grad_clip > 0:
+                    norm = grad.norm(dim=1, keepdim=True)
+                    grad.mul_((c.grad_clip / (norm + 1e-6)).clamp_(max=1.0))
+                if grad_hook is not None:
+                    grad_hook(S.step, grad, S.theta.detach(), rows_t)
+                _adamw_step(S, grad, c)
+            S.step += 1
+            if S.step % c.snapshot_every == 0:
+                _record_snapshot(S, c)
+            _freeze_stopped(S)
+        if S.step % c.eval_every == 0 or S.step == c.steps:
+            _record_eval(S, c)
+            _freeze_stopped(S)
+        S.wall = time.perf_counter() - t0
+        if bar is not None:
+            bar.update(K)
+            bar.set_postfix_str(f"grokked {int(S.grokked.all(1).sum())}/{R}")
+        if checkpoint is not None and time.perf_counter() - last_ckpt > CHECKPOINT_EVERY_S:
+            _save_checkpoint(S, checkpoint)
+            last_ckpt = time.perf_counter()
+    if bar is not None:
+        bar.close()
+    return _collect(S, cfgs)
+
+
+def _progress(c: RunConfig, R: int, start: int, show: bool):
+    if not show:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=c.steps, initial=start, desc=f"train {R} run(s) p={c.p} d={c.d_model} L={c.n_layers}",
+                unit="step", mininterval=2.0)
+
+
+def _collect(S: _Stack, cfgs: list[RunConfig]) -> list[Run]:
+    env = {"torch": torch.__version__, "device": cfgs[0].device, "python": platform.python_version(),
+           "device_name": torch.cuda.get_device_name() if cfgs[0].device.startswith("cuda") else platform.processor(),
+           "stack_size": len(cfgs), "stack_wall_s": round(S.wall, 3), "dtype": "float32"}
+    steps = np.array(S.hist["eval_steps"])
+    snap_steps = np.array(S.snap_steps)
+    runs = []
+    for r, c in enumerate(cfgs):
+        end = S.stop_at[r] if S.stop_at[r] is not None and S.stop_at[r] <= S.step else S.step
+        e, s = steps <= end, snap_steps <= end
+        final = S.final[r] if S.final[r] is not None else S.theta[r].detach().cpu().numpy().copy()
+        runs.append(Run(
+            config=c, eval_steps=steps[e],
+            **{k: np.stack([h[r] for h in S.hist[k]])[e] for k in ("train_acc", "test_acc", "train_loss", "test_loss")},
+            snapshot_steps=snap_steps[s],
+            snapshots={g: torch.stack([x[r] for x in S.snaps[g]]).numpy()[s] for g in S.snaps},
+            theta_init=S.theta_init[r], theta_final=final, final_step=int(end), env=dict(env)))
+    return runs
