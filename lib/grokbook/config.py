@@ -99,6 +99,18 @@ class RunConfig:
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
+def sweep(base: RunConfig, **axes) -> list[RunConfig]:
+    """One config per combination of the listed field values (last axis varies fastest), e.g.
+    sweep(base, ops=[("add",), ("sub",)], seed=[42, 137]) -> 4 configs."""
+    unknown = [k for k in axes if k not in {f.name for f in dataclasses.fields(RunConfig)}]
+    if unknown:
+        raise ConfigError(f"sweep: unknown field {unknown[0]!r}")
+    out = [base]
+    for name, values in axes.items():
+        out = [dataclasses.replace(c, **{name: v}) for c in out for v in values]
+    return out
+
+
 # Runs that may share one stacked training step differ only in these fields.
 PER_RUN_FIELDS = ("seed", "ops", "train_frac", "shuffle_labels", "lr", "weight_decay", "decay_to_init")
 

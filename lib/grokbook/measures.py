@@ -108,3 +108,16 @@ class Spread:
     def fmt(self, scale: float = 1.0, digits: int = 1) -> str:
         return (f"{self.mean * scale:.{digits}f} ± {self.std * scale:.{digits}f} "
                 f"(range {self.min * scale:.{digits}f}–{self.max * scale:.{digits}f}, n={self.n})")
+
+
+def grok_summary(runs, task: int = 0) -> list[dict]:
+    """Per run: its op/seed/λ/lr, memorisation step (train >= 0.99), R90 (first test >= 0.90), the run's
+    grok rule step (test >= threshold at `patience` consecutive evals; R98 by default), best test acc."""
+    rows = []
+    for r in runs:
+        c = r.config
+        rows.append({"op": c.ops[task], "seed": c.seed, "weight_decay": c.weight_decay, "lr": c.lr,
+                     "train_frac": c.train_frac, "memorised": r.memorised_step(task),
+                     "R90": r.grok_step(task, threshold=0.90, patience=1), "grok": r.grok_step(task),
+                     "best_test_acc": float(r.test_acc[:, task].max()), "final_step": r.final_step})
+    return rows

@@ -97,7 +97,8 @@ def evaluate(theta: Tensor, cfg: RunConfig, x: Tensor, y: Tensor, n_valid: Tenso
 
 
 class _Stack:
-    """Mutable state of a stacked training job (kept in one place so it can be checkpointed)."""
+    """Mutable state of a stacked training job (one object, so it can be checkpointed whole).
+    Runs that have stopped are dropped from the stacked tensors (`rows` lists the ones still training)."""
 
     def __init__(self, cfgs: list[RunConfig]):
         c0 = cfgs[0]
@@ -120,27 +121,46 @@ class _Stack:
         self.lr = torch.tensor([[c.lr] for c in cfgs], device=dev)
         self.wd = torch.tensor([[c.weight_decay] for c in cfgs], device=dev)
         self.gens = [torch.Generator().manual_seed(derived_seed(c.seed, "batches")) for c in cfgs]
+        self.rows = list(range(len(cfgs)))                 # original index of every stacked row
         self.step = 0
         R, T = len(cfgs), c0.n_tasks
-        self.hist = {k: [] for k in ("eval_steps", "train_acc", "test_acc", "train_loss", "test_loss")}
-        self.snap_steps: list[int] = []
-        self.snaps: dict[str, list] = {g: [] for g in c0.snapshot_groups}
+        self.hist = [{k: [] for k in ("eval_steps", "train_acc", "test_acc", "train_loss", "test_loss")}
+                     for _ in range(R)]
+        self.snap_steps: list[list[int]] = [[] for _ in range(R)]
+        self.snaps: list[dict[str, list]] = [{g: [] for g in c0.snapshot_groups} for _ in range(R)]
         self.streak = np.zeros((R, T), dtype=int)          # consecutive evals above the grok threshold
         self.grokked = np.zeros((R, T), dtype=bool)
-        self.stop_at = [None] * R                          # step at which each run stops recording
+        self.stop_at: list[Optional[int]] = [None] * R     # step at which each run stops
         self.final: list[Optional[np.ndarray]] = [None] * R
         self.wall = 0.0
 
+    _STACKED = ("train_x", "train_y", "test_x", "test_y", "n_train_t", "n_test_t", "anchor", "m", "v", "lr", "wd")
+
+    def compact(self) -> None:
+        """Drop the rows of runs that have stopped."""
+        keep = [i for i, r in enumerate(self.rows) if self.final[r] is None]
+        if len(keep) == len(self.rows) or not keep:
+            return
+        k = torch.tensor(keep, device=self.theta.device)
+        for name in self._STACKED:
+            t = getattr(self, name)
+            if t is not None:
+                setattr(self, name, t.index_select(0, k))
+        self.theta = self.theta.detach().index_select(0, k).requires_grad_(True)
+        self.gens = [self.gens[i] for i in keep]
+        self.n_train = [self.n_train[i] for i in keep]
+        self.rows = [self.rows[i] for i in keep]
+
     def state(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items() if k not in ("gens",)}
+        d = {k: v for k, v in self.__dict__.items() if k != "gens"}
         d["gens"] = [g.get_state() for g in self.gens]
         return d
 
     def load(self, d: dict) -> None:
-        gens = d.pop("gens")
-        self.__dict__.update(d)
-        for g, s in zip(self.gens, gens):
+        self.gens = [torch.Generator() for _ in d["gens"]]
+        for g, s in zip(self.gens, d.pop("gens")):
             g.set_state(s)
+        self.__dict__.update(d)
 
 
 def _adamw_step(S: _Stack, grad: Tensor, c: RunConfig) -> None:
@@ -159,34 +179,40 @@ def _adamw_step(S: _Stack, grad: Tensor, c: RunConfig) -> None:
 
 
 def _record_snapshot(S: _Stack, c: RunConfig) -> None:
-    S.snap_steps.append(S.step)
-    for g in c.snapshot_groups:
-        S.snaps[g].append(gather_group(S.theta.detach(), c, g).to("cpu", copy=True))
+    groups = {g: gather_group(S.theta.detach(), c, g).to("cpu", copy=True) for g in c.snapshot_groups}
+    for i, r in enumerate(S.rows):
+        if S.final[r] is None:
+            S.snap_steps[r].append(S.step)
+            for g, x in groups.items():
+                S.snaps[r][g].append(x[i])
 
 
 def _record_eval(S: _Stack, c: RunConfig) -> None:
     tr_acc, tr_loss = evaluate(S.theta.detach(), c, S.train_x, S.train_y, S.n_train_t)
     te_acc, te_loss = evaluate(S.theta.detach(), c, S.test_x, S.test_y, S.n_test_t)
-    vals = [x.cpu().numpy() for x in (tr_acc, te_acc, tr_loss, te_loss)]
-    S.hist["eval_steps"].append(S.step)
-    for k, v in zip(("train_acc", "test_acc", "train_loss", "test_loss"), vals):
-        S.hist[k].append(v)
-    above = vals[1] >= c.grok_threshold
-    S.streak = np.where(above, S.streak + 1, 0)
-    S.grokked |= S.streak >= c.grok_patience
-    if c.stop_on_grok:
-        for r in range(len(S.stop_at)):
-            if S.stop_at[r] is None and S.grokked[r].all():
-                S.stop_at[r] = S.step + c.tail_steps
+    vals = dict(zip(("train_acc", "test_acc", "train_loss", "test_loss"),
+                    (x.cpu().numpy() for x in (tr_acc, te_acc, tr_loss, te_loss))))
+    for i, r in enumerate(S.rows):
+        if S.final[r] is not None:
+            continue
+        S.hist[r]["eval_steps"].append(S.step)
+        for k, v in vals.items():
+            S.hist[r][k].append(v[i])
+        above = vals["test_acc"][i] >= c.grok_threshold
+        S.streak[r] = np.where(above, S.streak[r] + 1, 0)
+        S.grokked[r] |= S.streak[r] >= c.grok_patience
+        if c.stop_on_grok and S.stop_at[r] is None and S.grokked[r].all():
+            S.stop_at[r] = S.step + c.tail_steps
 
 
 def _freeze_stopped(S: _Stack) -> None:
-    """Record the final θ of runs whose stop step is now, and stop their updates (lr = λ = 0)."""
-    for r, s in enumerate(S.stop_at):
-        if s == S.step and S.final[r] is None:
-            S.final[r] = S.theta[r].detach().cpu().numpy().copy()
-            S.lr[r] = 0.0
-            S.wd[r] = 0.0
+    """Keep the final θ of runs whose stop step is now and stop their updates (lr = λ = 0) until the
+    next compaction drops them."""
+    for i, r in enumerate(S.rows):
+        if S.stop_at[r] == S.step and S.final[r] is None:
+            S.final[r] = S.theta[i].detach().cpu().numpy().copy()
+            S.lr[i] = 0.0
+            S.wd[i] = 0.0
 
 
 def _save_checkpoint(S: _Stack, path: Path) -> None:
@@ -208,7 +234,7 @@ def train_stack(cfgs: list[RunConfig], grad_hook: Optional[GradHook] = None, row
     if c.device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device={c.device!r} but CUDA is not available on this machine; use device='cpu'")
     S = _Stack(cfgs)
-    rows_t = torch.tensor(rows if rows is not None else list(range(len(cfgs))), device=S.theta.device)
+    caller_rows = list(rows) if rows is not None else list(range(len(cfgs)))
     if checkpoint is not None and checkpoint.exists():
         try:
             S.load(torch.load(checkpoint, weights_only=False, map_location=c.device))
@@ -216,13 +242,16 @@ def train_stack(cfgs: list[RunConfig], grad_hook: Optional[GradHook] = None, row
             import warnings
             warnings.warn(f"ignoring unreadable checkpoint {checkpoint} ({e}); training from step 0")
             S = _Stack(cfgs)
-    if S.step == 0 and not S.hist["eval_steps"]:
+    if S.step == 0 and not S.hist[0]["eval_steps"]:
         _record_snapshot(S, c)
         _record_eval(S, c)
     t0, last_ckpt = time.perf_counter() - S.wall, time.perf_counter()
     bar = _progress(c, len(cfgs), S.step, progress)
-    R, B = len(cfgs), c.batch_size
-    while S.step < c.steps and not all(s is not None and s <= S.step for s in S.stop_at):
+    B = c.batch_size
+    while S.step < c.steps and any(f is None for f in S.final):
+        S.compact()
+        R = len(S.rows)
+        rows_t = torch.tensor([caller_rows[r] for r in S.rows], device=S.theta.device)
         K = min(c.eval_every - S.step % c.eval_every, c.steps - S.step)
         idx = torch.stack([torch.randint(n, (K, B), generator=g) for n, g in zip(S.n_train, S.gens)])
         idx = idx.to(S.theta.device, non_blocking=True)                                   # [R, K, B]
@@ -249,12 +278,16 @@ def train_stack(cfgs: list[RunConfig], grad_hook: Optional[GradHook] = None, row
         S.wall = time.perf_counter() - t0
         if bar is not None:
             bar.update(K)
-            bar.set_postfix_str(f"grokked {int(S.grokked.all(1).sum())}/{R}")
+            bar.set_postfix_str(f"grokked {int(S.grokked.all(1).sum())}/{len(cfgs)}, training {R}")
         if checkpoint is not None and time.perf_counter() - last_ckpt > CHECKPOINT_EVERY_S:
             _save_checkpoint(S, checkpoint)
             last_ckpt = time.perf_counter()
     if bar is not None:
         bar.close()
+    for i, r in enumerate(S.rows):       # runs that trained to the budget
+        if S.final[r] is None:
+            S.final[r] = S.theta[i].detach().cpu().numpy().copy()
+            S.stop_at[r] = S.step
     return _collect(S, cfgs)
 
 
@@ -270,17 +303,13 @@ def _collect(S: _Stack, cfgs: list[RunConfig]) -> list[Run]:
     env = {"torch": torch.__version__, "device": cfgs[0].device, "python": platform.python_version(),
            "device_name": torch.cuda.get_device_name() if cfgs[0].device.startswith("cuda") else platform.processor(),
            "stack_size": len(cfgs), "stack_wall_s": round(S.wall, 3), "dtype": "float32"}
-    steps = np.array(S.hist["eval_steps"])
-    snap_steps = np.array(S.snap_steps)
     runs = []
     for r, c in enumerate(cfgs):
-        end = S.stop_at[r] if S.stop_at[r] is not None and S.stop_at[r] <= S.step else S.step
-        e, s = steps <= end, snap_steps <= end
-        final = S.final[r] if S.final[r] is not None else S.theta[r].detach().cpu().numpy().copy()
+        h = S.hist[r]
         runs.append(Run(
-            config=c, eval_steps=steps[e],
-            **{k: np.stack([h[r] for h in S.hist[k]])[e] for k in ("train_acc", "test_acc", "train_loss", "test_loss")},
-            snapshot_steps=snap_steps[s],
-            snapshots={g: torch.stack([x[r] for x in S.snaps[g]]).numpy()[s] for g in S.snaps},
-            theta_init=S.theta_init[r], theta_final=final, final_step=int(end), env=dict(env)))
+            config=c, eval_steps=np.array(h["eval_steps"]),
+            **{k: np.stack(h[k]) for k in ("train_acc", "test_acc", "train_loss", "test_loss")},
+            snapshot_steps=np.array(S.snap_steps[r]),
+            snapshots={g: torch.stack(x).numpy() for g, x in S.snaps[r].items()},
+            theta_init=S.theta_init[r], theta_final=S.final[r], final_step=int(S.stop_at[r]), env=dict(env)))
     return runs

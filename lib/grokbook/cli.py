@@ -1,0 +1,185 @@
+"""grokbook: run claim notebooks, reproduce whole papers, build the book, print the scorecard.
+
+  grokbook run <claim-id> [--profile smoke|paper] [-p NAME VALUE]... [--output PATH]
+  grokbook reproduce [--profile smoke|paper] [--paper NAME]
+  grokbook book
+  grokbook claims [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from . import registry, scorecard
+from .paths import project_root
+from .tasks import ConfigError, check_split, check_task, domain_pairs
+
+PROFILES = ("smoke", "paper")
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def parse_value(name: str, text: str):
+    """-p values are YAML/Python literals: 59, 1e-3, "[7, 8, 9]", add, true."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise CliError(f"-p {name}: cannot parse {text!r} as a literal ({e.problem})") from e
+
+
+def check_parameters(values: dict) -> None:
+    """Validate the parameters every notebook shares, before a kernel starts. Raises ConfigError."""
+    if "seeds" in values:
+        s = values["seeds"]
+        if not isinstance(s, list) or not s or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0
+                                                        for x in s):
+            raise ConfigError(f"seeds={s!r} must be a non-empty list of integers >= 0, e.g. [7, 8, 9]")
+    ops = values.get("ops")
+    if ops is not None and not isinstance(ops, list):
+        raise ConfigError(f"ops={ops!r} must be a list of operation names, e.g. [add, mul]")
+    if "p" in values:
+        for op in ops or ["add"]:
+            check_task(values["p"], (op,) if isinstance(op, str) else tuple(op))
+    if "train_frac" in values:
+        n = len(domain_pairs(values["p"], ("add",))) if isinstance(values.get("p"), int) and values["p"] >= 3 else 10**6
+        check_split(n, values["train_frac"])
+    for name in ("steps", "batch_size", "eval_every", "snapshot_every"):
+        v = values.get(name)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise ConfigError(f"{name}={v!r} is out of range; it must be an integer >= 1")
+    for name in ("lr",):
+        v = values.get(name)
+        if v is not None and not (isinstance(v, (int, float)) and 0 < v <= 1):
+            raise ConfigError(f"{name}={v!r} is out of range; it must lie in (0, 1]")
+    v = values.get("weight_decay")
+    if v is not None and not (isinstance(v, (int, float)) and v >= 0):
+        raise ConfigError(f"weight_decay={v!r} is out of range; it must be >= 0")
+    dev = values.get("device")
+    if dev is not None and not (dev == "cpu" or str(dev).startswith("cuda")):
+        raise ConfigError(f"device={dev!r} is not supported; use 'cpu' or 'cuda'")
+
+
+def notebook_parameters(nb: Path) -> dict:
+    """Name -> default of the notebook's `parameters` cell."""
+    import papermill
+    return {name: p["default"] for name, p in papermill.inspect_notebook(str(nb)).items()}
+
+
+def resolve(claim_id: str, profile: str, user: list[tuple[str, str]]) -> tuple[registry.Claim, Path, dict, str]:
+    """Claim, source notebook, parameters to inject, and the profile label ("smoke", "paper", "<p>+custom")."""
+    claim = registry.get(claim_id)
+    if claim.notebook is None:
+        raise CliError(f"{claim_id} is pending: no notebook implements it yet (see `grokbook claims`)")
+    if profile not in PROFILES:
+        raise CliError(f"--profile {profile!r} is unknown; choose one of {list(PROFILES)}")
+    nb = project_root() / claim.notebook
+    defaults = notebook_parameters(nb)
+    params: dict = {}
+    if profile == "smoke":
+        params |= yaml.safe_load(nb.with_suffix(".smoke.yaml").read_text()) or {}
+    for name, text in user:
+        if name not in defaults:
+            raise CliError(f"-p {name}: {claim_id} has no parameter {name!r}; its parameters are: "
+                           f"{', '.join(n for n in defaults if n != 'profile')}")
+        params[name] = parse_value(name, text)
+    if "device" in defaults and not any(n == "device" for n, _ in user) and profile == "paper":
+        import torch
+        params["device"] = "cuda" if torch.cuda.is_available() else "cpu"
+    label = profile + ("+custom" if user else "")
+    params["profile"] = label
+    check_parameters({**defaults, **params})
+    return claim, nb, params, label
+
+
+def run_claim(claim_id: str, profile: str = "smoke", user: list[tuple[str, str]] = (),
+              output: Path | None = None) -> Path:
+    """Execute one claim notebook with papermill; returns the executed notebook's path."""
+    import papermill
+    claim, nb, params, label = resolve(claim_id, profile, list(user))
+    out = Path(output) if output else scorecard.executed_path(claim, "custom" if user else profile)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    led = scorecard.ledger_for(out)
+    led.unlink(missing_ok=True)                        # a failed run must not leave an older verdict behind
+    os.environ["GROKBOOK_LEDGER"] = str(led.resolve())
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # busy-waiting threads stall shared CPUs
+    shown = {k: v for k, v in params.items() if k != "profile"}
+    print(f"[{claim_id}] profile={label} {shown} -> {out}", flush=True)
+    t0 = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(nb), str(out), parameters=params, cwd=str(project_root()),
+                                   kernel_name="python3", progress_bar=False, log_output=False)
+    except papermill.PapermillExecutionError as e:
+        raise CliError(f"{claim_id}: the notebook stopped with {e.ename}: {e.evalue} (see {out})") from None
+    finally:
+        os.environ.pop("GROKBOOK_LEDGER", None)
+    entry = json.loads(led.read_text()) if led.exists() else None
+    if entry is None:
+        raise CliError(f"{claim_id}: the notebook finished without recording a ledger entry ({led})")
+    print(f"[{claim_id}] verdict: {entry['verdict']} | ours: {entry['our_value']} | "
+          f"{time.perf_counter() - t0:.0f} s | ledger {led}", flush=True)
+    return out
+
+
+def cmd_claims(as_json: bool) -> None:
+    rows = scorecard.rows()
+    if as_json:
+        print(json.dumps(rows, indent=1, ensure_ascii=False))
+        return
+    print(f"{'claim':38} {'status':9} {'verdict':15} {'profile':13} paper value | our value")
+    for r in rows:
+        print(f"{r['id']:38} {r['status']:9} {r['verdict'] or '-':15} {r['profile'] or '-':13} "
+              f"{r['paper_value']} | {r['our_value'] or '-'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="grokbook", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="execute one claim notebook")
+    r.add_argument("claim")
+    r.add_argument("--profile", default="smoke", help="smoke (CPU, minutes) or paper (the papers' scale)")
+    r.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                   help="override a notebook parameter (YAML literal), repeatable")
+    r.add_argument("--output", type=Path, help="executed notebook path (ledger written beside it)")
+    rp = sub.add_parser("reproduce", help="execute every implemented claim")
+    rp.add_argument("--profile", default="smoke")
+    rp.add_argument("--paper", help=f"only this paper: {', '.join(registry.PAPER_ORDER)}")
+    sub.add_parser("book", help="build the HTML book into build/html")
+    c = sub.add_parser("claims", help="print the scorecard")
+    c.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    try:
+        if args.cmd == "run":
+            run_claim(args.claim, args.profile, [tuple(x) for x in args.p], args.output)
+        elif args.cmd == "reproduce":
+            failed = []
+            for claim in registry.claims(args.paper):
+                if claim.notebook is None:
+                    continue
+                try:
+                    run_claim(claim.id, args.profile)
+                except CliError as e:
+                    print(f"error: {e}", file=sys.stderr, flush=True)
+                    failed.append(claim.id)
+            if failed:
+                raise CliError(f"{len(failed)} claim(s) failed: {', '.join(failed)}")
+        elif args.cmd == "book":
+            from .book import build
+            print(build())
+        elif args.cmd == "claims":
+            cmd_claims(args.json)
+    except (CliError, ConfigError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
