@@ -29,10 +29,17 @@ class CliError(Exception):
 
 def parse_value(name: str, text: str):
     """-p values are YAML/Python literals: 59, 1e-3, "[7, 8, 9]", add, true."""
+    import ast
     try:
-        return yaml.safe_load(text)
+        value = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise CliError(f"-p {name}: cannot parse {text!r} as a literal ({e.problem})") from e
+    if isinstance(value, str):          # YAML 1.1 reads 1e-3 as a string; Python literal syntax fixes that
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            pass
+    return value
 
 
 def check_parameters(values: dict) -> None:
@@ -69,8 +76,9 @@ def check_parameters(values: dict) -> None:
 
 def notebook_parameters(nb: Path) -> dict:
     """Name -> default of the notebook's `parameters` cell."""
+    import ast
     import papermill
-    return {name: p["default"] for name, p in papermill.inspect_notebook(str(nb)).items()}
+    return {name: ast.literal_eval(p["default"]) for name, p in papermill.inspect_notebook(str(nb)).items()}
 
 
 def resolve(claim_id: str, profile: str, user: list[tuple[str, str]]) -> tuple[registry.Claim, Path, dict, str]:

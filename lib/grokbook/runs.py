@@ -59,9 +59,12 @@ def save_run(run: Run, entry: Path) -> None:
     np.savez(tmp / "arrays.npz", **arrays)
     sums = {f: _sha(tmp / f) for f in ("config.json", "env.json", "arrays.npz")}
     (tmp / "DONE").write_text(json.dumps({"schema": SCHEMA_VERSION, "sha256": sums}, indent=1))
-    if entry.exists():
-        shutil.rmtree(entry)
-    os.rename(tmp, entry)
+    if entry.exists():                 # a stale or corrupt entry the caller decided to replace
+        shutil.rmtree(entry, ignore_errors=True)
+    try:
+        os.rename(tmp, entry)
+    except OSError:                    # another process finished the same run first: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def load_run(entry: Path, cfg: RunConfig) -> Run:
