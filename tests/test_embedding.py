@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from grokbook.embedding import (angular_order, circle_fit, circle_score, neighbour_shares, pca_2d,
+from grokbook.embedding import (angular_order, circle_fit, circle_score, fourier_power, neighbour_shares, pca_2d,
                                 permutation_null)
 
 
@@ -54,3 +54,20 @@ def test_scrambled_circle_scores_low_and_null_is_reproducible():
     a = permutation_null(np.arange(p), p, draws=50, seed=3)
     np.testing.assert_array_equal(a, permutation_null(np.arange(p), p, draws=50, seed=3))
     assert a.shape == (50,) and a.max() < 0.3
+
+
+def test_fourier_power_of_a_single_frequency_circle():
+    p, f = 47, 5
+    a = np.arange(p)
+    W = np.stack([np.cos(2 * np.pi * f * a / p), np.sin(2 * np.pi * f * a / p), np.zeros(p)], 1)
+    pw = fourier_power(W, p)
+    assert pw.shape == (24,) and pw[f] == pytest.approx(1.0) and pw.sum() == pytest.approx(1.0)
+    # the same circle traced by steps of k = f⁻¹ mod p: 5 * 19 = 95 = 2·47 + 1
+    assert circle_fit(W, p).k == 19
+
+
+def test_fourier_power_splits_two_frequencies_by_energy():
+    p = 11
+    a = np.arange(p)
+    W = np.stack([np.cos(2 * np.pi * 2 * a / p), 2 * np.cos(2 * np.pi * 3 * a / p)], 1)   # energies 1 : 4
+    np.testing.assert_allclose(fourier_power(W, p)[[2, 3]], [0.2, 0.8], atol=1e-12)

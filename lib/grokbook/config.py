@@ -11,6 +11,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+import numpy as np
+
 from .tasks import ConfigError, check_split, check_task, domain_pairs
 
 SNAPSHOT_GROUPS = ("attn", "all")   # attn: W_Q, W_K, W_V, W_O of every layer; all: the whole θ
@@ -51,6 +53,9 @@ class RunConfig:
     device: str = "cpu"
 
     def __post_init__(self):
+        for f in dataclasses.fields(self):     # numpy scalars (np.arange seeds, ...) break the JSON cache key
+            if isinstance(getattr(self, f.name), np.generic):
+                object.__setattr__(self, f.name, getattr(self, f.name).item())
         object.__setattr__(self, "ops", tuple(self.ops))
         object.__setattr__(self, "snapshot_groups", tuple(self.snapshot_groups))
         check_task(self.p, self.ops)
@@ -60,9 +65,10 @@ class RunConfig:
         _nonnegative_int(self, "seed", "tail_steps")
         if self.d_model % self.n_heads:
             raise ConfigError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
-        if not (isinstance(self.lr, (int, float)) and 0 < self.lr <= 1):
+        if isinstance(self.lr, bool) or not (isinstance(self.lr, (int, float)) and 0 < self.lr <= 1):
             raise ConfigError(f"lr={self.lr!r} is out of range; it must lie in (0, 1]")
-        if not (isinstance(self.weight_decay, (int, float)) and 0 <= self.weight_decay * self.lr < 1):
+        if isinstance(self.weight_decay, bool) or not (isinstance(self.weight_decay, (int, float))
+                                                        and 0 <= self.weight_decay * self.lr < 1):
             raise ConfigError(f"weight_decay={self.weight_decay!r} is out of range; need weight_decay >= 0 "
                               "and lr * weight_decay < 1")
         for name in ("beta1", "beta2"):

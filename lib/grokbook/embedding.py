@@ -85,3 +85,17 @@ def permutation_null(ordered_labels: np.ndarray, p: int, draws: int, seed: int) 
     rng = np.random.default_rng(seed)
     a = np.asarray(ordered_labels)
     return np.array([circle_score(rng.permutation(a), p).score for _ in range(draws)])
+
+
+def fourier_power(W: np.ndarray, p: int) -> np.ndarray:
+    """Share of the centred rows' total variance carried by each frequency f = 0..p//2 of the residue
+    index a (rows a = 0..p-1 of W). A set of rows lying on one circle a -> (cos 2πfa/p, sin 2πfa/p) puts
+    all of it at f; a circle traced by steps of k has f = k⁻¹ mod p (folded to 1..p//2).
+    W [p, d] -> [p//2 + 1] summing to 1 (entry 0 is 0)."""
+    X = np.asarray(W, dtype=np.float64)
+    if len(X) != p:
+        raise ValueError(f"fourier_power: need one row per residue, got {len(X)} rows for p={p}")
+    F = np.fft.rfft(X - X.mean(0, keepdims=True), axis=0)      # [p//2 + 1, d]
+    power = (np.abs(F) ** 2).sum(1)
+    power[1:(p + 1) // 2] *= 2                                  # f and p-f carry the same power (real rows)
+    return power / power.sum()

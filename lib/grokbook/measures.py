@@ -121,3 +121,101 @@ def grok_summary(runs, task: int = 0) -> list[dict]:
                      "R90": r.grok_step(task, threshold=0.90, patience=1), "grok": r.grok_step(task),
                      "best_test_acc": float(r.test_acc[:, task].max()), "final_step": r.final_step})
     return rows
+
+
+# ── PC1 concentration and its random-walk null (curvature.md curv.pc1-concentration, curv.pc1-vs-random-walk) ──
+
+BROWNIAN_PC1 = 6 / math.pi ** 2   # PC1 share of a centred Brownian path in many dimensions: KL eigenvalues ∝ 1/(kπ)²
+
+
+def snapshot_window(snapshot_steps: np.ndarray, snapshots: np.ndarray, last_step: Optional[int] = None,
+                    n: Optional[int] = None) -> np.ndarray:
+    """The snapshots taken at steps <= last_step (length matching: every condition on the same window), then
+    optionally thinned to n evenly spaced ones that keep the first and the last (snapshot-density check, the
+    paper's pca_diagnostic.py). snapshot_steps [S], snapshots [S, m] -> [S', m].
+    Ref: curvature.md curv.pc1-concentration, Nulls."""
+    keep = snapshots if last_step is None else snapshots[np.asarray(snapshot_steps) <= last_step]
+    if n is not None and n < 2:
+        raise ValueError(f"snapshot_window: n={n} must be >= 2")
+    if n is not None and n < len(keep):
+        keep = keep[np.round(np.linspace(0, len(keep) - 1, n)).astype(int)]   # spacing >= 1: no repeats
+    return keep
+
+
+def layer_means(pc1: dict[str, float]) -> dict[str, float]:
+    """Mean over the matrices of each layer: {"L0.W_Q": x, ..., "L1.W_O": y} -> {"L0": mean, "L1": mean}."""
+    layers: dict[str, list[float]] = {}
+    for name, v in pc1.items():
+        layers.setdefault(name.split(".")[0], []).append(v)
+    return {k: float(np.mean(v)) for k, v in layers.items()}
+
+
+@dataclass(frozen=True)
+class NullTest:
+    """A real centred PC1 share against its matched random-walk null (shares in [0, 1])."""
+    real: float
+    null_mean: float
+    null_std: float      # over trials, ddof 0 (the paper's np.std)
+    z: float             # (real - null_mean) / null_std
+    margin: float        # real - null_mean
+
+
+def random_walk_test(traj: np.ndarray, trials: int, seed: int) -> NullTest:
+    """Centred PC1 share of traj [T, n] against `trials` random walks with the same step norms and isotropic
+    Gaussian directions (random_walk_pc1, seeded by `seed`). As in the paper's code, 1e-10 (1e-8 on a percent
+    scale) is added to the null std, so a null without spread gives a huge but finite z.
+    Ref: curvature.md curv.pc1-vs-random-walk, Protocol."""
+    real = pc1_share(traj)
+    null = random_walk_pc1(step_norms(traj), traj.shape[1], trials, seed)
+    mean, std = float(null.mean()), float(null.std())
+    return NullTest(real, mean, std, (real - mean) / (std + 1e-10), real - mean)
+
+
+def _run_fields(r, task: int) -> dict:
+    c = r.config
+    return {"op": c.ops[task], "seed": c.seed, "weight_decay": c.weight_decay,
+            "grokked": r.grok_step(task) is not None, "final_step": r.final_step}
+
+
+def pc1_rows(runs, last_step: Optional[int] = None, n_snapshots: Optional[int] = None, task: int = 0) -> list[dict]:
+    """One row per (run, attention matrix): op, seed, λ, grokked, matrix ("L0.W_V"), layer ("L0"), kind ("W_V"),
+    the centred shares pc1, pc2 and top3 of M_t - M_0, and the number of snapshots used (window and thinning as
+    in snapshot_window). Ref: curvature.md M2, curv.pc1-concentration."""
+    rows = []
+    for r in runs:
+        snaps = snapshot_window(r.snapshot_steps, r.snapshots["attn"], last_step, n_snapshots)
+        for name, traj in matrix_trajectories(snaps, r.config).items():
+            ev = explained_variance(traj)
+            rows.append(_run_fields(r, task) | {"matrix": name, "layer": name.split(".")[0],
+                                                "kind": name.split(".")[1], "pc1": float(ev[0]),
+                                                "pc2": float(ev[1]) if len(ev) > 1 else 0.0,
+                                                "top3": float(ev[:3].sum()), "n_snapshots": len(snaps)})
+    return rows
+
+
+def random_walk_rows(runs, trials: int, last_step: Optional[int] = None, task: int = 0) -> list[dict]:
+    """One row per (run, attention matrix): the NullTest of its trajectory (steps <= last_step), the null seeded
+    by the run's seed as in the paper's code, plus the number of snapshots.
+    Ref: curvature.md curv.pc1-vs-random-walk."""
+    rows = []
+    for r in runs:
+        snaps = snapshot_window(r.snapshot_steps, r.snapshots["attn"], last_step)
+        for name, traj in matrix_trajectories(snaps, r.config).items():
+            t = random_walk_test(traj, trials, r.config.seed)
+            rows.append(_run_fields(r, task) | {"matrix": name, "layer": name.split(".")[0],
+                                                "kind": name.split(".")[1], "n_snapshots": len(snaps),
+                                                **{k: getattr(t, k) for k in ("real", "null_mean", "null_std",
+                                                                              "z", "margin")}})
+    return rows
+
+
+def expanding_rows(runs, matrix: str, n_points: int = 15, task: int = 0) -> list[dict]:
+    """Expanding-window PC1 (expanding_pc1, min window max(5, T/n_points)) of one matrix ("L1.W_V") of every run:
+    one row per (run, window) with the step of the window's last snapshot. Ref: curvature.md figF."""
+    rows = []
+    for r in runs:
+        ts, shares = expanding_pc1(matrix_trajectories(r.snapshots["attn"], r.config)[matrix], n_points)
+        rows += [_run_fields(r, task) | {"matrix": matrix, "n_snapshots": int(t),
+                                         "step": int(r.snapshot_steps[t - 1]), "pc1": float(s)}
+                 for t, s in zip(ts, shares)]
+    return rows

@@ -89,3 +89,175 @@ def heatmap(values: np.ndarray, rows: Sequence[str], cols: Sequence[str], title:
     fig.colorbar(im, ax=ax, fraction=0.04)
     fig.tight_layout()
     return fig
+
+
+def accuracy_events(groups: dict[str, Sequence[Run]], events: dict[str, Sequence[dict[str, Optional[int]]]],
+                    task: int = 0, logx: bool = True) -> plt.Figure:
+    """accuracy_curves with named event steps per run (e.g. {"T_train": 300, "T_val": 2100}) drawn as
+    vertical lines in the run's colour, one line style per event name (legend in the first panel)."""
+    fig = accuracy_curves(groups, task=task, logx=logx)
+    styles = ["-.", ":", (0, (1, 3)), (0, (5, 5))]
+    names = list(dict.fromkeys(n for evs in events.values() for ev in evs for n in ev))
+    for ax, (name, runs) in zip(fig.axes, groups.items()):
+        for i, ev in enumerate(events.get(name, [])):
+            for j, ename in enumerate(names):
+                if ev.get(ename) is not None:
+                    ax.axvline(ev[ename], color=f"C{i % 10}", ls=styles[j % len(styles)], lw=0.9)
+    for j, ename in enumerate(names):
+        fig.axes[0].plot([], [], color="0.4", ls=styles[j % len(styles)], lw=0.9, label=ename)
+    fig.axes[0].legend(loc="center right", fontsize=7)
+    return fig
+
+
+def val_loss_bumps(groups: dict[str, Sequence[Run]], task: int = 0, logx: bool = True, logy: bool = False,
+                   peaks: Optional[dict[str, Sequence[tuple[int, float]]]] = None) -> plt.Figure:
+    """Test (solid) and train (dashed, thin) cross-entropy per run, linear y by default (so a bump of the
+    test loss above its start is visible), a grey line at the step-0 test loss of the first run and an x at
+    each run's (peak step, peak loss) if given."""
+    fig, axes = _grid(len(groups))
+    for ax, (name, runs) in zip(axes, groups.items()):
+        for i, r in enumerate(runs):
+            col = f"C{i % 10}"
+            ax.plot(r.eval_steps, r.train_loss[:, task], "--", color=col, lw=0.8)
+            ax.plot(r.eval_steps, r.test_loss[:, task], "-", color=col, label=f"seed {r.config.seed}")
+            if peaks and peaks.get(name):
+                ax.plot(*peaks[name][i], "x", color=col, ms=8, mew=2)
+        if runs:
+            ax.axhline(runs[0].test_loss[0, task], color="0.5", ls=":", lw=1)
+        if logy:
+            ax.set_yscale("log")
+        ax.set_title(name)
+        ax.set_xlabel("step")
+        if logx:
+            ax.set_xscale("symlog", linthresh=100)
+        ax.set_xlim(left=0)
+    axes[0].set_ylabel("cross-entropy (train --, test —)")
+    axes[0].legend(loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def circle_panels(fits: dict[str, object], p: int, labels: bool = True) -> plt.Figure:
+    """One panel per CircleFit (grokbook.embedding): the 2-D PCA points coloured by residue a on a cyclic
+    colour map, a grey segment from a to a + k (mod p) for the fit's best k, residues written next to
+    the points."""
+    fig, axes = _grid(len(fits), ncols=3, size=(3.4, 3.4))
+    for ax, (name, fit) in zip(axes, fits.items()):
+        xy = fit.coords
+        for a in range(p):
+            b = (a + fit.k) % p
+            ax.plot([xy[a, 0], xy[b, 0]], [xy[a, 1], xy[b, 1]], color="0.7", lw=0.6, zorder=1)
+        ax.scatter(xy[:, 0], xy[:, 1], c=np.arange(p), cmap="twilight", s=14, zorder=2)
+        if labels:
+            for a in range(p):
+                ax.annotate(str(a), xy[a], fontsize=5, xytext=(2, 2), textcoords="offset points")
+        ax.set_title(f"{name}\nk = {fit.k}, score {fit.score:.2f}")
+        ax.set_xlabel(f"PC1 ({fit.pc_share[0]:.0%})")
+        ax.set_ylabel(f"PC2 ({fit.pc_share[1]:.0%})")
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.grid(False)
+    fig.tight_layout()
+    return fig
+
+
+def null_histogram(null: np.ndarray, marks: dict[str, float], xlabel: str = "score") -> plt.Figure:
+    """Histogram of a null distribution with vertical lines at the observed values (one colour each)."""
+    fig, ax = plt.subplots(figsize=(6.0, 2.8))
+    ax.hist(null, bins=20, color="0.75", label=f"null ({len(null)} draws)")
+    for i, (name, v) in enumerate(marks.items()):
+        ax.axvline(v, color=f"C{i % 10}", lw=1.5, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("count")
+    ax.legend(loc="upper center", fontsize=7, ncols=2)
+    fig.tight_layout()
+    return fig
+
+
+def steps_vs_fraction(runs, medians, fit=None, budget: Optional[int] = None) -> plt.Figure:
+    """Left: steps to the validation threshold against the training fraction, log y: one dot per run (an open
+    triangle when censored, drawn at its censoring step), the median over seeds (line; open square when the median
+    itself is censored), the median steps to fit the training set (dashed), and an exponential fit (dotted).
+    Right: the delay T_val − T_train per run and its median (censored delays are lower bounds).
+    runs: table with columns frac, T_val, val_censored, delay; medians: table with columns frac, T_val,
+    val_censored, T_train, delay, delay_censored (e.g. pandas DataFrames); fit: an object with .predict(frac)
+    and .fracs (data_efficiency.ExpFit)."""
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(9.5, 3.6))
+    for a, col, cens, mcol, mcens, lab in ((ax, "T_val", "val_censored", "T_val", "val_censored", "T_val"),
+                                           (bx, "delay", "val_censored", "delay", "delay_censored", "T_val − T_train")):
+        obs, cen = ~np.asarray(runs[cens], bool), np.asarray(runs[cens], bool)
+        a.plot(np.asarray(runs["frac"])[obs], np.asarray(runs[col])[obs], "o", color="C1", alpha=0.5, ms=4,
+               label="one seed")
+        if cen.any():
+            a.plot(np.asarray(runs["frac"])[cen], np.asarray(runs[col])[cen], "^", mfc="none", color="C1", ms=6,
+                   label="censored (> value)")
+        a.plot(medians["frac"], medians[mcol], "-", color="C1", label=f"median {lab}")
+        mc = np.asarray(medians[mcens], bool)
+        if mc.any():
+            a.plot(np.asarray(medians["frac"])[mc], np.asarray(medians[mcol])[mc], "s", mfc="none", color="C1", ms=8,
+                   label="censored median")
+        a.set_yscale("log")
+        a.set_xlabel("training fraction")
+        if budget:
+            a.axhline(budget, color="0.5", ls=":", lw=1)
+    ax.plot(medians["frac"], medians["T_train"], "--", color="C0", label="median T_train")
+    if fit is not None:
+        f = np.linspace(min(fit.fracs), max(fit.fracs), 50)
+        ax.plot(f, fit.predict(f), ":", color="k", label="fit ln T = a + b·frac")
+    ax.set_ylabel("steps")
+    ax.set_title("steps to the threshold")
+    bx.set_title("delay after fitting the training set")
+    ax.legend(loc="upper right", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_vs_fraction(curves: dict, thresholds: Sequence[float] = (0.99,),
+                         ylabel: str = "best validation accuracy") -> plt.Figure:
+    """One line per curve (variant or operation): mean over seeds against the training fraction, with ± one
+    std as error bars; dotted horizontal lines at the thresholds. curves: label -> (fracs [F], mean [F], std [F])."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for i, (name, (f, m, s)) in enumerate(curves.items()):
+        ax.errorbar(f, m, yerr=s, marker="o", ms=4, capsize=2, color=f"C{i % 8}",
+                    ls="-" if i < 8 else "--", label=name)
+    for t in thresholds:
+        ax.axhline(t, color="0.4", ls=":", lw=1)
+    ax.set_xlabel("training fraction")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(-0.02, 1.04)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def line_panels(groups: dict[str, dict[str, tuple]], xlabel: str = "step", ylabel: str = "",
+                hlines: Optional[dict[str, float]] = None, ncols: int = 3) -> plt.Figure:
+    """One panel per group, one line per entry {label: (x, y)} (e.g. one per seed), with optional labelled grey
+    reference lines {label: y} drawn in every panel (e.g. a null level)."""
+    fig, axes = _grid(len(groups), ncols=ncols)
+    for ax, (name, lines) in zip(axes, groups.items()):
+        for i, (label, (x, y)) in enumerate(lines.items()):
+            ax.plot(x, y, "o-", ms=2.5, color=f"C{i % 10}", label=label)
+        for j, (label, y) in enumerate((hlines or {}).items()):
+            ax.axhline(y, color="0.5", ls=("--", ":", "-.")[j % 3], lw=1, label=label)
+        ax.set_title(name)
+        ax.set_xlabel(xlabel)
+    axes[0].set_ylabel(ylabel)
+    axes[0].legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def grouped_bars(values: dict[str, np.ndarray], index: Sequence, xlabel: str = "", ylabel: str = "") -> plt.Figure:
+    """Grouped bar chart: one bar colour per key of `values`, one group per entry of `index`
+    (values[key][i] belongs to index[i])."""
+    fig, ax = plt.subplots(figsize=(7.0, 2.8))
+    n = max(len(values), 1)
+    x = np.arange(len(index))
+    for i, (name, v) in enumerate(values.items()):
+        ax.bar(x + (i - (n - 1) / 2) * 0.8 / n, v, width=0.8 / n, color=f"C{i % 10}", label=name)
+    ax.set_xticks(x, [str(i) for i in index])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=6, ncols=2)
+    fig.tight_layout()
+    return fig

@@ -159,7 +159,7 @@ class _Stack:
     def load(self, d: dict) -> None:
         self.gens = [torch.Generator() for _ in d["gens"]]
         for g, s in zip(self.gens, d.pop("gens")):
-            g.set_state(s)
+            g.set_state(s.cpu())
         self.__dict__.update(d)
 
 
@@ -294,9 +294,9 @@ def train_stack(cfgs: list[RunConfig], grad_hook: Optional[GradHook] = None, row
 def _progress(c: RunConfig, R: int, start: int, show: bool):
     if not show:
         return None
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
     return tqdm(total=c.steps, initial=start, desc=f"train {R} run(s) p={c.p} d={c.d_model} L={c.n_layers}",
-                unit="step", mininterval=2.0)
+                unit="step", mininterval=10.0)
 
 
 def _collect(S: _Stack, cfgs: list[RunConfig]) -> list[Run]:

@@ -1,0 +1,202 @@
+"""Assemble the Jupyter Book in build/book-src/ and build it into build/html/ (Sphinx warnings are errors).
+
+Static pages come from book/ (intro, setup, rerun, _config.yml, assets). Generated here: one index page per
+paper (citation, claims, verdicts), one page per implemented claim (its executed notebook, paper profile
+preferred, else the smoke copy under a warning banner), the scorecard and _toc.yml. Cross-page numbers are
+written from the ledger JSON, never glued (STACK.md traps).
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from . import ledger, registry, scorecard
+from .cli import CliError
+from .paths import build_root, project_root
+
+SETUP = {   # which of our setups each paper's pages use (details: setup.md)
+    "power": "the shared 2-token **encoder variant** (pre-LN, one readout at position 0), not the decoder of "
+             "Power et al.; their operations table, 3 seeds, training fraction and step budgets",
+    "curvature": "the shared-trunk encoder exactly as the paper's code builds it (p = 97, 2 layers, d_model 128, "
+                 "one head per operation, 290,401 parameters)",
+    "multitask": "the shared trunk with two heads (add, mul) or three (add, mul, a² + b²) on one split of the "
+                 "nonzero pairs; 315,427 parameters tri-task",
+    "holographic": "the tri-task shared trunk of the multi-task paper (315,427 parameters) and two larger "
+                   "trunks of our own resolution",
+    "spectral": "the single-task encoder of the curvature paper (290,401 parameters) and its tri-task trunk",
+}
+SCALE = ("p", "ops", "seeds", "d_model", "n_layers", "lr", "weight_decay", "steps", "device")   # shown in the banner
+OUTCOMES = ledger.VERDICTS + ("not run", "pending")
+
+
+def esc(text) -> str:
+    """Registry or ledger text made literal in Markdown (also inside a table cell)."""
+    return "–" if text in (None, "") else str(text).replace("|", "\\|").replace("*", "\\*").replace("$", "\\$")
+
+
+def outcome(row: dict) -> str:
+    """One-line verdict of a scorecard row: a verdict, 'not run' or 'pending'."""
+    return row["verdict"] or row["status"]
+
+
+def verdict_line(row: dict) -> str:
+    v = outcome(row) + (f" ({row['profile']} profile)" if row["verdict"] else "")
+    return v + (" · optional" if row["optional"] else "")
+
+
+def counts(rows: list[dict]) -> str:
+    n = {o: sum(outcome(r) == o for r in rows) for o in OUTCOMES}
+    return " · ".join(f"{o}: **{k}**" for o, k in n.items() if k)
+
+
+def count_table(rows: list[dict]) -> list[str]:
+    """Markdown table: claims per outcome for each paper and in all, with how many ran at paper scale."""
+    meta, lines = registry.papers(), ["| paper | " + " | ".join(OUTCOMES) + " | at paper scale |",
+                                      "|---" * (len(OUTCOMES) + 2) + "|"]
+    for key, sub in [(k, [r for r in rows if r["paper"] == k]) for k in registry.PAPER_ORDER] + [("all", rows)]:
+        n = [sum(outcome(r) == o for r in sub) for o in OUTCOMES] + [sum(r["profile"] == "paper" for r in sub)]
+        lines.append(f"| {meta[key]['short'] if key != 'all' else '**all**'} | " + " | ".join(map(str, n)) + " |")
+    return lines
+
+
+def scorecard_page(rows: list[dict]) -> str:
+    meta, out = registry.papers(), ["# Scorecard", "",
+           "Every claim of the five papers with the verdict of its execution: the paper-profile one where it "
+           "exists, else the CPU smoke one, whose verdicts are not evidence about the papers' scale (column "
+           "*profile*). *Null* is the control or null value measured beside our headline number. Pending claims "
+           "have no notebook yet.", "", *count_table(rows), ""]
+    for paper in registry.PAPER_ORDER:
+        sub = [r for r in rows if r["paper"] == paper]
+        out += [f"## {meta[paper]['short']} — {meta[paper]['title']}", "", f"{counts(sub)}.", "",
+                "| claim | paper value | our value | null | verdict | profile |", "|---|---|---|---|---|---|"]
+        out += [f"| {claim_link(r, paper + '/')} | {esc(r['paper_value'])} | {esc(r['our_value'])} | "
+                f"{esc(r['null_value'])} | **{outcome(r)}**{' (optional)' if r['optional'] else ''} | "
+                f"{esc(r['profile'])} |" for r in sub]
+        pending = [r["id"] for r in sub if r["status"] == "pending"]
+        out += ["", f"Pending (no notebook yet): {', '.join(f'`{i}`' for i in pending)}." if pending else "", ""]
+    return "\n".join(out)
+
+
+def claim_link(row: dict, folder: str) -> str:
+    """The claim ID linked to its page (pending claims: to their paper's index, or plain on that index)."""
+    if row["status"] == "pending":
+        return f"{{doc}}`{row['id']} <{folder}index>`" if folder else f"`{row['id']}`"
+    return f"{{doc}}`{row['id']} <{folder}{row['id'].split('.', 1)[1]}>`"
+
+
+def paper_index(paper: str) -> str:
+    m, rows = registry.papers()[paper], scorecard.rows(paper)
+    out = [f"# {m['title']}", "", f"{m['authors']} ({m['year']}). *{m['title']}*. "
+           f"arXiv:[{m['arxiv']}](https://arxiv.org/abs/{m['arxiv']}).", "",
+           f"**Our setup:** {SETUP[paper]}. See {{doc}}`../setup`.", "", f"Verdicts: {counts(rows)}.", "",
+           "| claim | what it says | figure | verdict |", "|---|---|---|---|"]
+    claims = {c.id: c for c in registry.claims(paper)}
+    out += [f"| {claim_link(r, '')} | {esc(r['title'])} | {esc(claims[r['id']].figure)} | {verdict_line(r)} |"
+            for r in rows]
+    pending = [c for c in claims.values() if c.notebook is None]
+    if pending:
+        out += ["", "## Pending claims", "", "No notebook implements these yet.", ""]
+        for c in pending:
+            out += [f"### `{c.id}`{' (optional)' if c.optional else ''}", "", f"**{esc(c.title)}.** {esc(c.statement)}",
+                    "", f"*Paper value:* {esc(c.paper_value)}" + (f" ({c.figure})" if c.figure else "") + ".", ""]
+    return "\n".join(out) + "\n"
+
+
+def not_run_page(c: registry.Claim) -> str:
+    note = (f"This claim is implemented in `{c.notebook}` but has not been executed yet. Run `grokbook run {c.id}` "
+            f"(smoke profile, CPU) or `grokbook run {c.id} --profile paper` (the paper's scale), then `grokbook book`."
+            if (project_root() / c.notebook).exists() else
+            f"This claim's notebook, `{c.notebook}`, is registered but not in this checkout yet.")
+    return (f"# {esc(c.title)} (`{c.id}`)\n\n{esc(c.statement)}\n\n*Paper value:* {esc(c.paper_value)}"
+            f"{f' ({c.figure})' if c.figure else ''}.\n\n```{{note}}\n{note}\n```\n")
+
+
+def executed_note(c: registry.Claim, entry: dict, paper_scale: bool) -> str:
+    wall = f"{entry['wall_s'] / 60:.1f} min" if entry["wall_s"] >= 120 else f"{entry['wall_s']:.0f} s"
+    if paper_scale:
+        return (f"```{{note}}\nExecuted at paper scale on {entry['device_name']} ({entry['device']}), "
+                f"{entry['recorded'][:10]}, wall time {wall}; seeds {entry['seeds']}.\n```")
+    params = ", ".join(f"{k} = {v}" for k, v in entry["parameters"].items() if k in SCALE)
+    return (f":::{{warning}}\n**CPU smoke profile, not the paper's scale.** This page shows the smoke execution "
+            f"of this notebook ({params}; {entry['device_name']}, {entry['recorded'][:10]}, wall time {wall}). "
+            "It checks that the code runs end to end and shows the phenomenon in small; **its numbers and its "
+            "verdict are not evidence for or against the paper's claim at the paper's scale.** To produce the "
+            f"paper-scale page, run `grokbook run {c.id} --profile paper` (a GPU is advisable), then "
+            "`grokbook book`; see {doc}`../rerun`.\n:::")
+
+
+def tidy_streams(nb) -> None:
+    """Merge each cell's consecutive stream outputs and apply carriage returns as a terminal would, so a
+    progress bar shows as its final line instead of one line per update."""
+    for cell in nb.cells:
+        outs = []
+        for o in cell.get("outputs", []):
+            if o.output_type == "stream" and outs and outs[-1].output_type == "stream" and outs[-1].name == o.name:
+                outs[-1].text += o.text
+            else:
+                outs.append(o)
+        for o in outs:
+            if o.output_type == "stream":
+                o.text = "\n".join(([s for s in ln.split("\r") if s] or [""])[-1] for ln in o.text.split("\n"))
+        if cell.cell_type == "code":
+            cell.outputs = outs
+
+
+def claim_page(c: registry.Claim, folder: Path) -> None:
+    """Write <folder>/<slug>.ipynb (executed notebook plus a note or banner) or <slug>.md (not run yet)."""
+    entry, nb_path = scorecard.best_entry(c)
+    if entry is None:
+        (folder / f"{c.slug}.md").write_text(not_run_page(c))
+        return
+    nb = nbformat.read(nb_path, as_version=4)
+    cell = nbformat.v4.new_markdown_cell(executed_note(c, entry, nb_path == scorecard.executed_path(c, "paper")))
+    if nb.nbformat_minor < 5:
+        cell.pop("id", None)
+    first = next((i for i, x in enumerate(nb.cells) if x.cell_type == "markdown"), -1)
+    nb.cells.insert(first + 1, cell)
+    tidy_streams(nb)
+    nbformat.write(nb, folder / f"{c.slug}.ipynb")
+
+
+def stage(dest: Path) -> Path:
+    """Write the whole book source into dest (emptied first); returns dest."""
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(project_root() / "book", dest,
+                    ignore=shutil.ignore_patterns(*registry.PAPER_ORDER, "_build", "*.ledger.json"))
+    (dest / "scorecard.md").write_text(scorecard_page(scorecard.rows()))
+    toc = {"format": "jb-book", "root": "intro", "parts": [
+        {"caption": "Getting started", "chapters": [{"file": f} for f in ("setup", "rerun", "scorecard")]}]}
+    for paper in registry.PAPER_ORDER:
+        (dest / paper).mkdir()
+        (dest / paper / "index.md").write_text(paper_index(paper))
+        implemented = [c for c in registry.claims(paper) if c.notebook]
+        for c in implemented:
+            claim_page(c, dest / paper)
+        chapter = {"file": f"{paper}/index"} | (
+            {"sections": [{"file": f"{paper}/{c.slug}"} for c in implemented]} if implemented else {})
+        toc["parts"].append({"caption": registry.papers()[paper]["short"], "chapters": [chapter]})
+    (dest / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False, allow_unicode=True))
+    return dest
+
+
+def build() -> Path:
+    """Stage the book and build it with `jupyter-book build -W -n --keep-going`; returns build/html/index.html.
+    Raises CliError listing the warnings if Sphinx reports any."""
+    src = stage(build_root() / "book-src")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    proc = subprocess.run([str(jb if jb.exists() else "jupyter-book"), "build", str(src), "-W", "-n",
+                           "--keep-going"], capture_output=True, text=True)
+    log = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)   # drop terminal colours
+    if proc.returncode != 0 or "WARNING" in log:
+        problems = [ln for ln in log.splitlines() if "WARNING" in ln or "ERROR" in ln] or log.splitlines()[-30:]
+        raise CliError("the book build failed (warnings are errors):\n" + "\n".join(problems))
+    html = build_root() / "html"
+    shutil.rmtree(html, ignore_errors=True)
+    shutil.copytree(src / "_build" / "html", html)
+    return html / "index.html"

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The main job: set up, execute every claim notebook with the profile that fits this machine (paper on a
+# CUDA GPU, smoke on CPU), then build the book into build/html.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export OMP_WAIT_POLICY=PASSIVE PATH="$PWD/.venv/bin:$PATH"
+profile=${PROFILE:-$(python -c 'import torch; print("paper" if torch.cuda.is_available() else "smoke")')}
+echo "profile: $profile"
+grokbook reproduce --profile "$profile"
+grokbook book

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command: set up, unit tests, execute every notebook with its smoke profile, nbval over the
+# executed copies, build the book with warnings as errors. CPU only; ~15 min on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export OMP_WAIT_POLICY=PASSIVE PATH="$PWD/.venv/bin:$PATH"
+export GROKBOOK_CACHE="${GROKBOOK_CACHE:-$PWD/build/ci-cache}"   # fresh run cache: CI retrains the smoke runs
+python -m pytest -q tests
+grokbook reproduce --profile smoke
+python -m pytest -q --nbval-lax build/smoke -p no:cacheprovider
+grokbook book
+grokbook claims

@@ -1,0 +1,131 @@
+"""The book generator (grokbook.book): staged pages, _toc.yml, banners and the scorecard, without running Sphinx.
+
+A temporary project root holds a fake smoke execution of one implemented claim and a fake paper-profile
+execution of another (notebook + ledger, as `grokbook run` writes them).
+"""
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from grokbook import book, registry
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def fake_execution(nb_path: Path, claim: registry.Claim, profile: str, verdict: str) -> None:
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell(f"# A claim ({claim.id})\n\nWhat we measure."),
+        nbformat.v4.new_code_cell('profile = "paper"', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_markdown_cell("## Verdict")])
+    nb_path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, nb_path)
+    entry = {"claim": claim.id, "paper": claim.paper, "verdict": verdict, "profile": profile,
+             "our_value": "R90 2,800 ± 300 | ours", "null_value": "no grok at λ = 0", "rule": "rule",
+             "parameters": {"p": 47, "profile": profile}, "seeds": [42, 137], "device": "cpu",
+             "device_name": "x86_64", "wall_s": 312.0, "recorded": "2026-11-23T15:00:00+00:00"}
+    nb_path.with_suffix(".ledger.json").write_text(json.dumps(entry))
+
+
+@pytest.fixture
+def staged(tmp_path, monkeypatch):
+    implemented = [c for c in registry.claims() if c.notebook]
+    if len(implemented) < 3:
+        pytest.skip("needs three implemented claims in the registry")
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns(*registry.PAPER_ORDER))
+    monkeypatch.setenv("GROKBOOK_ROOT", str(root))
+    smoke, paper, not_run = implemented[:3]
+    fake_execution(root / "build" / "smoke" / smoke.paper / f"{smoke.slug}.ipynb", smoke, "smoke", "reproduced")
+    fake_execution(root / "book" / paper.paper / f"{paper.slug}.ipynb", paper, "paper", "partial")
+    (root / not_run.notebook).parent.mkdir(parents=True, exist_ok=True)
+    (root / not_run.notebook).write_text("{}")          # source present, never executed
+    return book.stage(tmp_path / "src"), smoke, paper, not_run
+
+
+def test_toc_has_every_paper_and_implemented_claim(staged):
+    src = staged[0]
+    toc = yaml.safe_load((src / "_toc.yml").read_text())
+    assert toc["root"] == "intro"
+    assert toc["parts"][0]["caption"] == "Getting started"
+    assert [c["file"] for c in toc["parts"][0]["chapters"]] == ["setup", "rerun", "scorecard"]
+    papers = toc["parts"][1:]
+    assert [p["chapters"][0]["file"] for p in papers] == [f"{k}/index" for k in registry.PAPER_ORDER]
+    for part, key in zip(papers, registry.PAPER_ORDER):
+        assert part["caption"] == registry.papers()[key]["short"]
+        listed = [s["file"] for s in part["chapters"][0].get("sections", [])]
+        assert listed == [f"{key}/{c.slug}" for c in registry.claims(key) if c.notebook]
+    files = ["intro", "setup", "rerun", "scorecard"] + [f"{k}/index" for k in registry.PAPER_ORDER] + \
+        [s["file"] for p in papers for s in p["chapters"][0].get("sections", [])]
+    for f in files:
+        assert (src / f"{f}.md").exists() or (src / f"{f}.ipynb").exists(), f
+
+
+def test_every_claim_id_appears_in_its_index_and_the_scorecard(staged):
+    src = staged[0]
+    card = (src / "scorecard.md").read_text()
+    for c in registry.claims():
+        assert c.id in (src / c.paper / "index.md").read_text()
+        assert c.id in card
+
+
+def test_smoke_banner_only_on_the_smoke_page(staged):
+    src, smoke, paper, _ = staged
+    nb = nbformat.read(src / smoke.paper / f"{smoke.slug}.ipynb", as_version=4)
+    banner = nb.cells[1].source
+    assert nb.cells[0].source.startswith("# A claim") and nb.cells[1].cell_type == "markdown"
+    assert banner.startswith(":::{warning}\n**CPU smoke profile") and "not evidence for or against" in banner
+    assert f"grokbook run {smoke.id} --profile paper" in banner and "p = 47" in banner
+    assert len(nb.cells) == 4
+    nb = nbformat.read(src / paper.paper / f"{paper.slug}.ipynb", as_version=4)
+    assert not any("{warning}" in c.source for c in nb.cells)
+    assert nb.cells[1].source.startswith("```{note}\nExecuted at paper scale on x86_64 (cpu), 2026-11-23, "
+                                         "wall time 5.2 min")
+
+
+def test_unexecuted_claim_gets_a_not_run_page(staged):
+    src, _, _, not_run = staged
+    assert not (src / not_run.paper / f"{not_run.slug}.ipynb").exists()
+    text = (src / not_run.paper / f"{not_run.slug}.md").read_text()
+    assert "has not been executed yet" in text and f"grokbook run {not_run.id}" in text
+
+
+def test_verdicts_and_pending_claims_in_the_pages(staged):
+    src, smoke, paper, not_run = staged
+    card = (src / "scorecard.md").read_text()
+    row = next(ln for ln in card.splitlines() if f"`{smoke.id} <" in ln)
+    assert "**reproduced**" in row and row.endswith("| smoke |") and "2,800 ± 300 \\| ours" in row
+    assert "**partial**" in next(ln for ln in card.splitlines() if f"`{paper.id} <" in ln)
+    assert "**not run**" in next(ln for ln in card.splitlines() if f"`{not_run.id} <" in ln)
+    total = next(ln for ln in card.splitlines() if ln.startswith("| **all** |")).split("|")[2:-1]
+    n_pending = sum(c.notebook is None for c in registry.claims())
+    assert [int(x) for x in total] == [1, 1, 0, 0, len(registry.claims()) - n_pending - 2, n_pending, 1]
+    pending = [c for c in registry.claims() if c.notebook is None]
+    for c in pending:
+        index = (src / c.paper / "index.md").read_text()
+        assert f"### `{c.id}`" in index.split("## Pending claims")[1]
+        line = next(ln for ln in index.splitlines() if ln.startswith(f"| `{c.id}`"))
+        assert line.rstrip(" |").endswith("pending" + (" · optional" if c.optional else ""))
+        assert "**pending**" in next(ln for ln in card.splitlines() if f"`{c.id} <" in ln)
+    optional = [c for c in registry.claims() if c.optional]
+    assert all("optional" in next(ln for ln in (src / c.paper / "index.md").read_text().splitlines()
+                                  if f"`{c.id}" in ln and ln.startswith("|")) for c in optional)
+
+
+def test_table_cells_are_escaped():
+    assert book.esc("|cos(Δθ, δ)| ≈ f*(x) $5") == "\\|cos(Δθ, δ)\\| ≈ f\\*(x) \\$5"
+    assert book.esc(None) == "–"
+
+
+def test_progress_bars_collapse_to_their_last_state():
+    cell = nbformat.v4.new_code_cell("train()", outputs=[
+        nbformat.v4.new_output("stream", name="stderr", text="warn\n\rbar 0%"),
+        nbformat.v4.new_output("stream", name="stderr", text="\rbar 50%\rbar 100%\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="done\n")])
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    book.tidy_streams(nb)
+    assert [(o.name, o.text) for o in nb.cells[0].outputs] == [("stderr", "warn\nbar 100%\n"), ("stdout", "done\n")]

@@ -1,0 +1,139 @@
+"""The on-disk run cache: reuse without training, duplicates trained once, and every damaged entry
+(no DONE, flipped byte, wrong checksum, other config) warned about and retrained, never trusted."""
+import json
+
+import numpy as np
+import pytest
+
+import grokbook.runs as runs
+from grokbook.config import RunConfig
+from grokbook.runs import load_or_train, run_key
+
+
+def tiny(**kw) -> RunConfig:
+    base = dict(p=11, ops=("add",), d_model=16, n_heads=2, d_ff=32, n_layers=1, batch_size=32, lr=3e-3,
+                steps=20, eval_every=10, snapshot_every=10, stop_on_grok=False)
+    return RunConfig(**(base | kw))
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Wraps train_stack; `calls` lists the configs of every stack it trains."""
+    calls = []
+    real = runs.train_stack
+
+    def wrapped(cfgs, **kw):
+        calls.append(list(cfgs))
+        return real(cfgs, **kw)
+
+    monkeypatch.setattr(runs, "train_stack", wrapped)
+    return calls
+
+
+def forbid_training(monkeypatch):
+    def fail(*a, **kw):
+        raise AssertionError("load_or_train trained although every run was cached")
+    monkeypatch.setattr(runs, "train_stack", fail)
+
+
+def same(a, b, exact=True):
+    for k in ("eval_steps", "train_acc", "test_acc", "snapshot_steps", "theta_init"):
+        assert np.array_equal(getattr(a, k), getattr(b, k)), k
+    for k in ("train_loss", "test_loss", "theta_final"):     # alone vs in a stack: equal up to matmul rounding
+        if exact:
+            assert np.array_equal(getattr(a, k), getattr(b, k)), k
+        else:
+            np.testing.assert_allclose(getattr(a, k), getattr(b, k), rtol=1e-5, atol=1e-6)
+    assert a.final_step == b.final_step and a.config == b.config
+    assert a.snapshots.keys() == b.snapshots.keys()
+    for g in a.snapshots:
+        np.testing.assert_allclose(a.snapshots[g], b.snapshots[g], rtol=0 if exact else 1e-5, atol=0 if exact else 1e-6)
+
+
+def test_second_call_reads_the_cache(tmp_path, monkeypatch, counted):
+    cfgs = [tiny(seed=1), tiny(seed=2, lr=1e-2), tiny(seed=1, d_model=32, n_heads=4)]   # two stacks
+    first = load_or_train(cfgs, root=tmp_path, progress=False)
+    assert len(counted) == 2 and sorted(len(c) for c in counted) == [1, 2]
+    assert {p.name for p in tmp_path.iterdir()} == {run_key(c) for c in cfgs} | {"partial"}
+    assert not list((tmp_path / "partial").iterdir())            # resumable checkpoints removed when done
+    forbid_training(monkeypatch)
+    again = load_or_train(cfgs, root=tmp_path, progress=False)
+    for a, b in zip(first, again):
+        same(a, b)
+    single = load_or_train(cfgs[1], root=tmp_path, progress=False)     # one config in, one Run out
+    same(single, first[1])
+
+
+def test_a_list_with_duplicates_trains_each_config_once(tmp_path, counted):
+    a, b = tiny(seed=1), tiny(seed=2)
+    out = load_or_train([a, b, a, a], root=tmp_path, progress=False)
+    assert counted == [[a, b]]
+    assert [r.config.seed for r in out] == [1, 2, 1, 1]
+    same(out[0], out[2])
+
+
+def _break_missing_done(entry):
+    (entry / "DONE").unlink()
+
+
+def _break_flip_byte(entry):
+    f = entry / "arrays.npz"
+    data = bytearray(f.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    f.write_bytes(bytes(data))
+
+
+def _break_checksum(entry):
+    done = json.loads((entry / "DONE").read_text())
+    done["sha256"]["arrays.npz"] = "0" * 64
+    (entry / "DONE").write_text(json.dumps(done))
+
+
+def _break_config(entry):
+    """A config.json for another run, with a checksum that matches it (so only the config check can catch it)."""
+    cfg = json.loads((entry / "config.json").read_text())
+    cfg["lr"] = 0.5
+    (entry / "config.json").write_text(json.dumps(cfg))
+    done = json.loads((entry / "DONE").read_text())
+    done["sha256"]["config.json"] = runs._sha(entry / "config.json")
+    (entry / "DONE").write_text(json.dumps(done))
+
+
+@pytest.mark.parametrize("damage,why", [(_break_missing_done, "no completion marker"),
+                                        (_break_flip_byte, "checksum mismatch"),
+                                        (_break_checksum, "checksum mismatch"),
+                                        (_break_config, "stored config differs")])
+def test_a_damaged_entry_is_retrained_not_trusted(tmp_path, counted, damage, why):
+    cfgs = [tiny(seed=1), tiny(seed=2)]
+    good = load_or_train(cfgs, root=tmp_path, progress=False)
+    damage(tmp_path / run_key(cfgs[0]))
+    counted.clear()
+    with pytest.warns(UserWarning, match=why):
+        again = load_or_train(cfgs, root=tmp_path, progress=False)
+    assert counted == [[cfgs[0]]]                                # only the damaged run is retrained
+    same(again[0], good[0], exact=False)                         # retrained alone, first trained in a stack
+    same(again[1], good[1])
+    runs.load_run(tmp_path / run_key(cfgs[0]), cfgs[0])          # the rewritten entry verifies
+
+
+def test_GROKBOOK_CACHE_is_respected(tmp_path, monkeypatch):
+    monkeypatch.setenv("GROKBOOK_CACHE", str(tmp_path / "elsewhere"))
+    cfg = tiny(seed=5)
+    load_or_train(cfg, progress=False)
+    assert (tmp_path / "elsewhere" / run_key(cfg) / "DONE").exists()
+
+
+def test_a_gradient_hook_needs_a_key_and_gets_its_own_entries(tmp_path):
+    cfg = tiny(seed=6)
+
+    def hook(step, g, th, rows):
+        g.zero_()
+
+    with pytest.raises(ValueError, match="key"):
+        load_or_train([cfg], grad_hook=hook, root=tmp_path, progress=False)
+    hook.key = "zero-all"
+    hooked = load_or_train([cfg], grad_hook=hook, root=tmp_path, progress=False)[0]
+    plain = load_or_train([cfg], root=tmp_path, progress=False)[0]
+    assert run_key(cfg, "zero-all") != run_key(cfg)
+    assert not np.array_equal(hooked.theta_final, plain.theta_final)
+    np.testing.assert_allclose(hooked.theta_final, hooked.theta_init * (1 - 3e-3) ** 20, rtol=1e-5)
