@@ -118,6 +118,7 @@ def run_claim(claim_id: str, profile: str = "smoke", user: list[tuple[str, str]]
     led.unlink(missing_ok=True)                        # a failed run must not leave an older verdict behind
     os.environ["GROKBOOK_LEDGER"] = str(led.resolve())
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # busy-waiting threads stall shared CPUs
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")    # numpy's small Gram products: 10-20x slower threaded
     shown = {k: v for k, v in params.items() if k != "profile"}
     print(f"[{claim_id}] profile={label} {shown} -> {out}", flush=True)
     t0 = time.perf_counter()
