@@ -65,6 +65,15 @@ def test_source_notebook_is_stripped_and_parameterised(path):
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=rel)
+def test_papermill_sees_every_parameter(path):
+    """papermill skips a parameter line it cannot parse (e.g. a comment containing '='), and `-p` would then
+    refuse that name: every assignment of the parameters cell must be visible to papermill."""
+    import papermill
+    seen = set(papermill.inspect_notebook(str(path)))
+    assert seen == set(parameters(nbformat.read(path, as_version=4))), "papermill cannot parse some parameter lines"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=rel)
 def test_smoke_profile_sets_only_parameters_of_its_notebook(path):
     smoke = path.with_suffix(".smoke.yaml")
     assert smoke.exists(), f"missing {rel(smoke)}"
