@@ -27,45 +27,39 @@ def _grid(n: int, ncols: int = 3, size=(3.2, 2.6)):
     return fig, axes.flat
 
 
-def accuracy_curves(groups: dict[str, Sequence[Run]], task: int = 0, logx: bool = False,
-                    marks: Optional[dict[str, Sequence[Optional[int]]]] = None) -> plt.Figure:
-    """One panel per group (e.g. per op), one colour per run (seed); train dashed, test solid.
-    marks: optional grok steps per group, drawn as dotted vertical lines."""
+def _train_test_panels(groups: dict[str, Sequence[Run]], metric: str, task: int, logx: bool, ylabel: str,
+                       marks: Optional[dict[str, Sequence[Optional[int]]]] = None) -> plt.Figure:
+    """One panel per group, one colour per run: train_<metric> dashed, test_<metric> solid."""
     fig, axes = _grid(len(groups))
     for ax, (name, runs) in zip(axes, groups.items()):
         for i, r in enumerate(runs):
             col = f"C{i % 10}"
-            ax.plot(r.eval_steps, r.train_acc[:, task], "--", color=col, lw=1)
-            ax.plot(r.eval_steps, r.test_acc[:, task], "-", color=col, label=f"seed {r.config.seed}")
+            ax.plot(r.eval_steps, getattr(r, f"train_{metric}")[:, task], "--", color=col, lw=1)
+            ax.plot(r.eval_steps, getattr(r, f"test_{metric}")[:, task], "-", color=col, label=f"seed {r.config.seed}")
             if marks and marks.get(name) and marks[name][i] is not None:
                 ax.axvline(marks[name][i], color=col, ls=":", lw=1)
         ax.set_title(name)
         ax.set_xlabel("step")
+        if metric == "loss":
+            ax.set_yscale("log")
         if logx:
             ax.set_xscale("symlog", linthresh=100)
-    axes[0].set_ylabel("accuracy (train --, test —)")
-    axes[0].legend(loc="lower right")
+    axes[0].set_ylabel(ylabel)
+    axes[0].legend(loc="lower left" if metric == "loss" else "lower right")
     fig.tight_layout()
     return fig
+
+
+def accuracy_curves(groups: dict[str, Sequence[Run]], task: int = 0, logx: bool = False,
+                    marks: Optional[dict[str, Sequence[Optional[int]]]] = None) -> plt.Figure:
+    """One panel per group (e.g. per op), one colour per run (seed); train dashed, test solid.
+    marks: optional grok steps per group, drawn as dotted vertical lines."""
+    return _train_test_panels(groups, "acc", task, logx, "accuracy (train --, test —)", marks)
 
 
 def loss_curves(groups: dict[str, Sequence[Run]], task: int = 0, logx: bool = False) -> plt.Figure:
     """Train (dashed) and test (solid) cross-entropy, log y, one panel per group."""
-    fig, axes = _grid(len(groups))
-    for ax, (name, runs) in zip(axes, groups.items()):
-        for i, r in enumerate(runs):
-            col = f"C{i % 10}"
-            ax.plot(r.eval_steps, r.train_loss[:, task], "--", color=col, lw=1)
-            ax.plot(r.eval_steps, r.test_loss[:, task], "-", color=col, label=f"seed {r.config.seed}")
-        ax.set_yscale("log")
-        ax.set_title(name)
-        ax.set_xlabel("step")
-        if logx:
-            ax.set_xscale("symlog", linthresh=100)
-    axes[0].set_ylabel("cross-entropy (train --, test —)")
-    axes[0].legend(loc="lower left")
-    fig.tight_layout()
-    return fig
+    return _train_test_panels(groups, "loss", task, logx, "cross-entropy (train --, test —)")
 
 
 def heatmap(values: np.ndarray, rows: Sequence[str], cols: Sequence[str], title: str = "",
