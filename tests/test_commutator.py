@@ -37,3 +37,22 @@ def test_a_vanishing_gradient_is_missing_not_zero():
     Hb = torch.eye(2, dtype=torch.float64)
     c = commutator(quadratic(Ha), quadratic(Hb), torch.ones(1, 2, dtype=torch.float64), ETA)
     assert torch.isnan(c.defect).all()
+
+
+def test_subspace_suppression_scales_the_chosen_component():
+    from grokbook.interventions import SubspaceSuppression
+    from grokbook.train import StackView
+    basis = torch.zeros(2, 3, 1)
+    basis[:, 0, 0] = 1.0                                     # B = e1 for both rows
+    hook = SubspaceSuppression(basis, [0.75, 1.0], start=10)
+    g = torch.tensor([[2.0, 4.0, -8.0], [1.0, 1.0, 1.0]])
+    view = StackView(cfg=None, theta=torch.zeros(2, 3), rows=torch.tensor([0, 1]), probe_batch=None)
+    hook(5, g, view)                                         # before `start`: untouched
+    torch.testing.assert_close(g, torch.tensor([[2.0, 4.0, -8.0], [1.0, 1.0, 1.0]]))
+    hook(10, g, view)
+    torch.testing.assert_close(g, torch.tensor([[2.0, 1.0, -2.0], [1.0, 0.0, 0.0]]))
+    par = SubspaceSuppression(basis, [0.5, 0.0], part="parallel")
+    g = torch.tensor([[2.0, 4.0, -8.0], [1.0, 1.0, 1.0]])
+    par(500, g, StackView(None, torch.zeros(2, 3), torch.tensor([1, 0]), None))   # rows swapped: strengths follow
+    torch.testing.assert_close(g, torch.tensor([[2.0, 4.0, -8.0], [0.5, 1.0, 1.0]]))
+    assert hook.key != par.key

@@ -126,7 +126,7 @@ def test_GROKBOOK_CACHE_is_respected(tmp_path, monkeypatch):
 def test_a_gradient_hook_needs_a_key_and_gets_its_own_entries(tmp_path):
     cfg = tiny(seed=6)
 
-    def hook(step, g, th, rows):
+    def hook(step, g, view):
         g.zero_()
 
     with pytest.raises(ValueError, match="key"):

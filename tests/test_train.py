@@ -82,7 +82,7 @@ def test_stack_must_share_shapes_and_schedule():
 def test_adamw_matches_torch_optim_adamw_with_the_same_clipped_gradients():
     cfgs = [tiny(seed=1, steps=6, lr=1e-2, weight_decay=0.5), tiny(seed=2, steps=6, lr=3e-3, weight_decay=1.0)]
     grads = []
-    runs = fit(cfgs, grad_hook=lambda step, g, th, rows: grads.append(g.clone()))      # clipped gradients [R, P]
+    runs = fit(cfgs, grad_hook=lambda step, g, view: grads.append(g.clone()))      # clipped gradients [R, P]
     assert len(grads) == 6
     assert all(float(n) <= 1.0 + 1e-5 for g in grads for n in g.norm(dim=1))           # grad_clip = 1
     for r, (c, run) in enumerate(zip(cfgs, runs)):
@@ -98,14 +98,14 @@ def test_adamw_matches_torch_optim_adamw_with_the_same_clipped_gradients():
 def test_gradient_clipping_is_per_run():
     cfgs = [tiny(seed=1, steps=1, grad_clip=0.0), tiny(seed=2, steps=1, grad_clip=0.0)]
     raw = []
-    fit(cfgs, grad_hook=lambda step, g, th, rows: raw.append(g.clone()))
+    fit(cfgs, grad_hook=lambda step, g, view: raw.append(g.clone()))
     norms = raw[0].norm(dim=1)
     assert float(norms[0]) != pytest.approx(float(norms[1]), rel=1e-2)
     clip = float(norms.mean())                                   # between the two: clips one run only
     big, small = int(norms.argmax()), int(norms.argmin())
     clipped = []
     fit([dataclasses.replace(c, grad_clip=clip) for c in cfgs],
-        grad_hook=lambda step, g, th, rows: clipped.append(g.clone()))
+        grad_hook=lambda step, g, view: clipped.append(g.clone()))
     g = clipped[0]
     assert float(g[big].norm()) == pytest.approx(clip, rel=1e-5)
     torch.testing.assert_close(g[big], raw[0][big] * (clip / float(norms[big])), rtol=1e-5, atol=1e-9)
@@ -117,8 +117,8 @@ def test_hook_zeroing_a_row_leaves_only_weight_decay():
             tiny(seed=2, lr=1e-2, weight_decay=0.5),
             tiny(seed=3, lr=1e-2, weight_decay=0.5, decay_to_init=True)]
 
-    def hook(step, g, th, rows):
-        g[(rows == 1) | (rows == 2)] = 0.0
+    def hook(step, g, view):
+        g[(view.rows == 1) | (view.rows == 2)] = 0.0
 
     runs = fit(cfgs, grad_hook=hook)
     decay = (1 - 0.01 * 0.5) ** 40
@@ -149,7 +149,7 @@ def grok_pair():
     g_cfg = tiny(seed=42, **GROK)
     cfgs = [g_cfg, dataclasses.replace(g_cfg, seed=2, shuffle_labels=True)]
     seen = []
-    runs = fit(cfgs, grad_hook=lambda step, g, th, rows: seen.append((step, rows.tolist())))
+    runs = fit(cfgs, grad_hook=lambda step, g, view: seen.append((step, view.rows.tolist())))
     return cfgs, runs, dict(seen)
 
 
@@ -177,7 +177,7 @@ def test_interrupted_training_resumes_from_its_checkpoint(tmp_path, monkeypatch)
     ref = fit(cfgs)
     ckpt = tmp_path / "stack.pt"
 
-    def crash(step, g, th, rows):
+    def crash(step, g, view):
         if step == 25:
             raise Interrupt
 
@@ -205,7 +205,7 @@ def test_resume_after_a_run_has_stopped_and_left_the_stack(grok_pair, tmp_path, 
     assert rows_at[crash_at] == [1]
     ckpt = tmp_path / "stack.pt"
 
-    def crash(step, g, th, rows):
+    def crash(step, g, view):
         if step == crash_at:
             raise Interrupt
 

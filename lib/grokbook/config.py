@@ -46,6 +46,10 @@ class RunConfig:
     eval_every: int = 100                # full train + test evaluation
     snapshot_every: int = 100            # parameter snapshots of `snapshot_groups`
     snapshot_groups: tuple[str, ...] = ("attn",)
+    probe_every: int = 0                 # commutator probe cadence in steps (0 = off); curvature.md M1
+    probe_samples: int = 5               # K independent (A, B) batch pairs per probe
+    probe_eta: float = 1e-3              # probe step η (fixed, also when lr differs)
+    probe_groups: tuple[str, ...] = ("attn",)   # parts of the first sample's δ that are stored
     stop_on_grok: bool = True            # stop once every task has grokked (rule below) ...
     tail_steps: int = 0                  # ... and this many steps more
     grok_threshold: float = 0.98         # grok rule: test acc >= threshold ...
@@ -58,11 +62,15 @@ class RunConfig:
                 object.__setattr__(self, f.name, getattr(self, f.name).item())
         object.__setattr__(self, "ops", tuple(self.ops))
         object.__setattr__(self, "snapshot_groups", tuple(self.snapshot_groups))
+        object.__setattr__(self, "probe_groups", tuple(self.probe_groups))
         check_task(self.p, self.ops)
         check_split(len(domain_pairs(self.p, self.ops)), self.train_frac)
         _positive_int(self, "d_model", "n_layers", "n_heads", "d_ff", "batch_size", "steps", "eval_every",
                       "snapshot_every", "grok_patience")
-        _nonnegative_int(self, "seed", "tail_steps")
+        _nonnegative_int(self, "seed", "tail_steps", "probe_every")
+        _positive_int(self, "probe_samples")
+        if not self.probe_eta > 0:
+            raise ConfigError(f"probe_eta={self.probe_eta} is out of range; it must be > 0")
         if self.d_model % self.n_heads:
             raise ConfigError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
         if isinstance(self.lr, bool) or not (isinstance(self.lr, (int, float)) and 0 < self.lr <= 1):
@@ -78,9 +86,9 @@ class RunConfig:
             raise ConfigError("grad_clip must be >= 0 and eps > 0")
         if not 0 < self.grok_threshold <= 1:
             raise ConfigError(f"grok_threshold={self.grok_threshold} is out of range; it must lie in (0, 1]")
-        bad = [g for g in self.snapshot_groups if g not in SNAPSHOT_GROUPS]
+        bad = [g for g in self.snapshot_groups + self.probe_groups if g not in SNAPSHOT_GROUPS]
         if bad:
-            raise ConfigError(f"snapshot_groups: unknown group {bad[0]!r}; known groups: {list(SNAPSHOT_GROUPS)}")
+            raise ConfigError(f"snapshot_groups/probe_groups: unknown group {bad[0]!r}; known groups: {list(SNAPSHOT_GROUPS)}")
         if not (self.device == "cpu" or self.device.startswith("cuda")):
             raise ConfigError(f"device={self.device!r} is not supported; use 'cpu' or 'cuda'")
 

@@ -22,7 +22,7 @@ from .config import RunConfig, stack_key
 from .paths import cache_root
 from .train import GradHook, Run, train_stack
 
-SCHEMA_VERSION = 1   # bump when train() semantics or the file format change: older entries are then ignored
+SCHEMA_VERSION = 2   # bump when train() semantics or the file format change: older entries are then ignored
 
 _ARRAYS = ("eval_steps", "train_acc", "test_acc", "train_loss", "test_loss", "snapshot_steps",
            "theta_init", "theta_final")
@@ -55,7 +55,8 @@ def save_run(run: Run, entry: Path) -> None:
     tmp.mkdir()
     (tmp / "config.json").write_text(json.dumps(run.config.to_dict(), indent=1, sort_keys=True))
     (tmp / "env.json").write_text(json.dumps({**run.env, "final_step": run.final_step}, indent=1))
-    arrays = {k: getattr(run, k) for k in _ARRAYS} | {f"snap_{g}": a for g, a in run.snapshots.items()}
+    arrays = {k: getattr(run, k) for k in _ARRAYS} | {f"snap_{g}": a for g, a in run.snapshots.items()} \
+        | {f"probe_{k}": a for k, a in run.probes.items()}
     np.savez(tmp / "arrays.npz", **arrays)
     sums = {f: _sha(tmp / f) for f in ("config.json", "env.json", "arrays.npz")}
     (tmp / "DONE").write_text(json.dumps({"schema": SCHEMA_VERSION, "sha256": sums}, indent=1))
@@ -87,7 +88,8 @@ def load_run(entry: Path, cfg: RunConfig) -> Run:
     except Exception as e:
         raise CorruptEntry(f"{entry}: unreadable ({type(e).__name__}: {e})") from e
     snaps = {k[5:]: arrays.pop(k) for k in list(arrays) if k.startswith("snap_")}
-    return Run(config=cfg, snapshots=snaps, final_step=int(env.pop("final_step")), env=env,
+    probes = {k[6:]: arrays.pop(k) for k in list(arrays) if k.startswith("probe_")}
+    return Run(config=cfg, snapshots=snaps, probes=probes, final_step=int(env.pop("final_step")), env=env,
                **{k: arrays[k] for k in _ARRAYS})
 
 

@@ -23,13 +23,27 @@ import torch
 from torch import Tensor
 
 from .config import RunConfig, stack_key
+from .commutator import batch_gradient, commutator
 from .model import forward, gather_group, init_theta, task_losses
 from .tasks import ConfigError, make_split
 
-# A gradient hook edits the clipped gradient in place before the AdamW step:
-#   hook(step, grad [R, P], theta [R, P], rows) ; rows[i] = position of stack row i in the caller's list.
-# It must carry a `key` string that identifies what it does (it enters the run cache key).
-GradHook = Callable[[int, Tensor, Tensor, Tensor], None]
+
+
+@dataclass
+class StackView:
+    """What a hook sees of a stack: the shared config, θ [R, P] (edit in place to move the runs), the caller's
+    index of every stacked row, and fresh probe batches (x [R, B, 2], y [R, B, T]) from the runs' probe
+    generators (never the training stream)."""
+    cfg: RunConfig
+    theta: Tensor
+    rows: Tensor
+    probe_batch: Callable[[], tuple[Tensor, Tensor]]
+
+
+# A hook intervenes in training. It carries a `key` string that says what it does (it enters the run cache key);
+#   hook(step, grad [R, P], view)  edits the clipped gradient in place before the AdamW step;
+#   hook.after_step(step, view)    (optional) edits view.theta in place after the AdamW step.
+GradHook = Callable[[int, Tensor, StackView], None]
 
 EVAL_ROWS = 1 << 16          # examples x runs per evaluation chunk (bounds activation memory)
 CHECKPOINT_EVERY_S = 120.0   # wall-clock interval between resumable checkpoints
@@ -55,6 +69,10 @@ class Run:
     theta_final: np.ndarray         # [P]
     final_step: int
     env: dict = field(default_factory=dict)   # torch version, device, wall time of the stack, stack size
+    probes: dict = field(default_factory=dict)
+    # commutator probes (empty unless probe_every > 0): steps [Q]; defect, delta_norm, grad_a_norm,
+    # grad_b_norm, cos_ab [Q, K]; align [Q] = mean_k |cos(θ_t − θ_prev, δ_k)| over all P (NaN at the
+    # first probe); delta_<group> [Q, n_group] = the first sample's δ restricted to that group.
 
     def grok_step(self, task: int = 0, threshold: Optional[float] = None,
                   patience: Optional[int] = None) -> Optional[int]:
@@ -121,6 +139,9 @@ class _Stack:
         self.lr = torch.tensor([[c.lr] for c in cfgs], device=dev)
         self.wd = torch.tensor([[c.weight_decay] for c in cfgs], device=dev)
         self.gens = [torch.Generator().manual_seed(derived_seed(c.seed, "batches")) for c in cfgs]
+        self.pgens = [torch.Generator().manual_seed(derived_seed(c.seed, "probe")) for c in cfgs]  # never the
+        self.prev_theta = None                             # training stream: probes leave the trajectory alone
+        self.probe_hist: list[dict[str, list]] = [dict() for _ in cfgs]
         self.rows = list(range(len(cfgs)))                 # original index of every stacked row
         self.step = 0
         R, T = len(cfgs), c0.n_tasks
@@ -134,7 +155,8 @@ class _Stack:
         self.final: list[Optional[np.ndarray]] = [None] * R
         self.wall = 0.0
 
-    _STACKED = ("train_x", "train_y", "test_x", "test_y", "n_train_t", "n_test_t", "anchor", "m", "v", "lr", "wd")
+    _STACKED = ("train_x", "train_y", "test_x", "test_y", "n_train_t", "n_test_t", "anchor", "m", "v", "lr", "wd",
+                "prev_theta")
 
     def compact(self) -> None:
         """Drop the rows of runs that have stopped."""
@@ -148,18 +170,21 @@ class _Stack:
                 setattr(self, name, t.index_select(0, k))
         self.theta = self.theta.detach().index_select(0, k).requires_grad_(True)
         self.gens = [self.gens[i] for i in keep]
+        self.pgens = [self.pgens[i] for i in keep]
         self.n_train = [self.n_train[i] for i in keep]
         self.rows = [self.rows[i] for i in keep]
 
     def state(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items() if k != "gens"}
-        d["gens"] = [g.get_state() for g in self.gens]
+        d = {k: v for k, v in self.__dict__.items() if k not in ("gens", "pgens")}
+        d["gens"], d["pgens"] = [g.get_state() for g in self.gens], [g.get_state() for g in self.pgens]
         return d
 
     def load(self, d: dict) -> None:
-        self.gens = [torch.Generator() for _ in d["gens"]]
-        for g, s in zip(self.gens, d.pop("gens")):
-            g.set_state(s.cpu())
+        for name in ("gens", "pgens"):
+            gens = [torch.Generator() for _ in d[name]]
+            for g, s in zip(gens, d.pop(name)):
+                g.set_state(s.cpu())
+            setattr(self, name, gens)
         self.__dict__.update(d)
 
 
@@ -205,6 +230,39 @@ def _record_eval(S: _Stack, c: RunConfig) -> None:
             S.stop_at[r] = S.step + c.tail_steps
 
 
+def _probe_batch(S: _Stack, c: RunConfig) -> tuple[Tensor, Tensor]:
+    """One probe batch per run, from the probe generators. -> x [R, B, 2], y [R, B, T]."""
+    R, B = len(S.rows), c.batch_size
+    i = torch.stack([torch.randint(n, (B,), generator=g) for n, g in zip(S.n_train, S.pgens)]).to(S.theta.device)
+    return (torch.gather(S.train_x, 1, i.unsqueeze(-1).expand(R, B, 2)),
+            torch.gather(S.train_y, 1, i.unsqueeze(-1).expand(R, B, c.n_tasks)))
+
+
+def _record_probe(S: _Stack, c: RunConfig) -> None:
+    """K commutator samples for every active run (curvature.md M1, M5), stored per run."""
+    theta = S.theta.detach()
+    samples, aligns = [], []
+    move = None if S.prev_theta is None else theta - S.prev_theta                       # [R, P]
+    for k in range(c.probe_samples):
+        (xa, ya), (xb, yb) = _probe_batch(S, c), _probe_batch(S, c)
+        cm = commutator(batch_gradient(c, xa, ya), batch_gradient(c, xb, yb), theta, c.probe_eta)
+        samples.append(cm)
+        if move is not None:
+            aligns.append(((move * cm.delta).sum(1) / (move.norm(dim=1) * cm.delta_norm)).abs())
+    S.prev_theta = theta.clone()
+    stats = {name: torch.stack([getattr(cm, name) for cm in samples], 1).cpu().numpy()        # [R, K]
+             for name in ("defect", "delta_norm", "grad_a_norm", "grad_b_norm", "cos_ab")}
+    stats["align"] = (torch.stack(aligns, 1).mean(1).cpu().numpy() if aligns
+                      else np.full(len(S.rows), np.nan))
+    for g in c.probe_groups:
+        stats[f"delta_{g}"] = gather_group(samples[0].delta, c, g).cpu().numpy()
+    for i, r in enumerate(S.rows):
+        if S.final[r] is None:
+            S.probe_hist[r].setdefault("steps", []).append(S.step)
+            for name, v in stats.items():
+                S.probe_hist[r].setdefault(name, []).append(v[i])
+
+
 def _freeze_stopped(S: _Stack) -> None:
     """Keep the final θ of runs whose stop step is now and stop their updates (lr = λ = 0) until the
     next compaction drops them."""
@@ -235,6 +293,7 @@ def train_stack(cfgs: list[RunConfig], grad_hook: Optional[GradHook] = None, row
         raise ConfigError(f"device={c.device!r} but CUDA is not available on this machine; use device='cpu'")
     S = _Stack(cfgs)
     caller_rows = list(rows) if rows is not None else list(range(len(cfgs)))
+    after_step = getattr(grad_hook, "after_step", None)
     if checkpoint is not None and checkpoint.exists():
         try:
             S.load(torch.load(checkpoint, weights_only=False, map_location=c.device))
@@ -245,13 +304,16 @@ def train_stack(cfgs: list[RunConfig], grad_hook: Optional[GradHook] = None, row
     if S.step == 0 and not S.hist[0]["eval_steps"]:
         _record_snapshot(S, c)
         _record_eval(S, c)
+        if c.probe_every:
+            _record_probe(S, c)
     t0, last_ckpt = time.perf_counter() - S.wall, time.perf_counter()
     bar = _progress(c, len(cfgs), S.step, progress)
     B = c.batch_size
     while S.step < c.steps and any(f is None for f in S.final):
         S.compact()
         R = len(S.rows)
-        rows_t = torch.tensor([caller_rows[r] for r in S.rows], device=S.theta.device)
+        view = StackView(c, S.theta.detach(), torch.tensor([caller_rows[r] for r in S.rows], device=S.theta.device),
+                         lambda: _probe_batch(S, c))
         K = min(c.eval_every - S.step % c.eval_every, c.steps - S.step)
         idx = torch.stack([torch.randint(n, (K, B), generator=g) for n, g in zip(S.n_train, S.gens)])
         idx = idx.to(S.theta.device, non_blocking=True)                                   # [R, K, B]
@@ -266,11 +328,15 @@ def train_stack(cfgs: list[RunConfig], grad_hook: Optional[GradHook] = None, row
                     norm = grad.norm(dim=1, keepdim=True)
                     grad.mul_((c.grad_clip / (norm + 1e-6)).clamp_(max=1.0))
                 if grad_hook is not None:
-                    grad_hook(S.step, grad, S.theta.detach(), rows_t)
+                    grad_hook(S.step, grad, view)
                 _adamw_step(S, grad, c)
+                if after_step is not None:
+                    after_step(S.step, view)
             S.step += 1
             if S.step % c.snapshot_every == 0:
                 _record_snapshot(S, c)
+            if c.probe_every and S.step % c.probe_every == 0:
+                _record_probe(S, c)
             _freeze_stopped(S)
         if S.step % c.eval_every == 0 or S.step == c.steps:
             _record_eval(S, c)
@@ -311,5 +377,6 @@ def _collect(S: _Stack, cfgs: list[RunConfig]) -> list[Run]:
             **{k: np.stack(h[k]) for k in ("train_acc", "test_acc", "train_loss", "test_loss")},
             snapshot_steps=np.array(S.snap_steps[r]),
             snapshots={g: torch.stack(x).numpy() for g, x in S.snaps[r].items()},
-            theta_init=S.theta_init[r], theta_final=S.final[r], final_step=int(S.stop_at[r]), env=dict(env)))
+            theta_init=S.theta_init[r], theta_final=S.final[r], final_step=int(S.stop_at[r]), env=dict(env),
+            probes={k: np.array(v) for k, v in S.probe_hist[r].items()}))
     return runs
