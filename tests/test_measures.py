@@ -154,3 +154,31 @@ def test_expanding_rows_report_steps():
     assert [r["n_snapshots"] for r in rows] == list(range(5, 13))      # unique(linspace(5, 12, 15))
     assert [r["step"] for r in rows] == [100 * (t - 1) for t in range(5, 13)]
     assert all(r["pc1"] == pytest.approx(1.0) and r["matrix"] == "L0.W_V" for r in rows)
+
+
+# ── stop_step, cut_at_stop ──
+
+def _grokking_run():
+    """_synthetic_run(T=8) with test accuracy 0, 0, 0.5, 0.99, 0.99, 0.99, 1, 1 (R98 = third eval >= 0.98 =
+    step 500) and three probes at steps 0, 300, 600; it stopped at 700 (a 200-step tail)."""
+    import dataclasses
+    run = _synthetic_run(T=8)
+    acc = np.array([0, 0, 0.5, 0.99, 0.99, 0.99, 1, 1])[:, None]
+    probes = {"steps": np.array([0, 300, 600]), "defect": np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])}
+    return dataclasses.replace(run, test_acc=acc, probes=probes)
+
+
+def test_stop_step_and_cut_at_stop():
+    from grokbook.measures import cut_at_stop, stop_step
+    run = _grokking_run()
+    assert stop_step(run) == 500
+    assert stop_step(_synthetic_run(T=8)) == 700            # never groks: its final step
+    cut = cut_at_stop(run)
+    assert cut.final_step == 500 and cut.grok_step() == 500
+    np.testing.assert_array_equal(cut.eval_steps, [0, 100, 200, 300, 400, 500])
+    assert cut.snapshots["attn"].shape[0] == 6 and cut.test_acc.shape == (6, 1)
+    np.testing.assert_array_equal(cut.probes["steps"], [0, 300])
+    np.testing.assert_array_equal(cut.probes["defect"], [[1.0, 2.0], [3.0, 4.0]])
+    assert cut_at_stop(run, last_step=200).snapshot_steps.tolist() == [0, 100, 200]
+    assert run.snapshots["attn"].shape[0] == 8               # the original is untouched
+

@@ -5,6 +5,7 @@ curvature.md curv.pc1-vs-random-walk (matched random-walk null).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Optional
@@ -219,3 +220,30 @@ def expanding_rows(runs, matrix: str, n_points: int = 15, task: int = 0) -> list
                                          "step": int(r.snapshot_steps[t - 1]), "pc1": float(s)}
                  for t, s in zip(ts, shares)]
     return rows
+
+
+# ── The paper's stop rule as a window (curvature.md curv.pc1-concentration, curv.slow-regime) ──
+
+def stop_step(run, task: int = 0) -> int:
+    """The step at which the paper's run would have stopped: its R98 step (run.grok_step) or, for a run that
+    never groks, its final step. Our runs train `tail_steps` more after R98; the paper's PCA stops here."""
+    g = run.grok_step(task)
+    return int(run.final_step if g is None else g)
+
+
+def cut_at_stop(run, last_step: Optional[int] = None, task: int = 0):
+    """The run as if it had stopped at `last_step` (default stop_step(run)): evaluations, snapshots and probes
+    at steps <= last_step, final_step = last_step. θ_final stays the recorded end (θ at last_step is not
+    stored unless the "all" snapshot group is). Run -> Run. Ref: curvature.md curv.pc1-concentration, Protocol
+    ("step 0 to the R98 stop")."""
+    last = stop_step(run, task) if last_step is None else int(last_step)
+    ev, sn = np.asarray(run.eval_steps) <= last, np.asarray(run.snapshot_steps) <= last
+    probes = run.probes
+    if probes:
+        pq = np.asarray(probes["steps"]) <= last
+        probes = {k: np.asarray(v)[pq] for k, v in probes.items()}
+    return dataclasses.replace(
+        run, eval_steps=run.eval_steps[ev], train_acc=run.train_acc[ev], test_acc=run.test_acc[ev],
+        train_loss=run.train_loss[ev], test_loss=run.test_loss[ev], snapshot_steps=run.snapshot_steps[sn],
+        snapshots={g: s[sn] for g, s in run.snapshots.items()}, probes=probes, final_step=min(last, run.final_step))
+

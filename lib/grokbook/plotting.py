@@ -255,3 +255,103 @@ def grouped_bars(values: dict[str, np.ndarray], index: Sequence, xlabel: str = "
     ax.legend(fontsize=6, ncols=2)
     fig.tight_layout()
     return fig
+
+
+def probe_panels(groups: dict[str, dict[str, tuple]], ylabel: str = "", logy: bool = True,
+                 accuracy: Optional[dict[str, dict[str, tuple]]] = None,
+                 marks: Optional[dict[str, dict[str, dict[str, Optional[int]]]]] = None,
+                 hlines: Optional[dict[str, float]] = None, ncols: int = 3) -> plt.Figure:
+    """One panel per group, one colour per entry {label: (steps, values)} (e.g. the median defect of one seed),
+    log y by default. accuracy: optional {group: {label: (eval steps, test acc)}} drawn thin on a right-hand
+    axis (0–1) in the same colour; marks: optional {group: {label: {event: step}}} drawn as vertical lines in
+    the entry's colour, one line style per event name; hlines: labelled grey reference levels."""
+    fig, axes = _grid(len(groups), ncols=ncols, size=(3.6, 2.8))
+    styles = [":", "-.", (0, (1, 3)), (0, (5, 5))]
+    names = list(dict.fromkeys(e for g in (marks or {}).values() for ev in g.values() for e in ev))
+    for ax, (name, lines) in zip(axes, groups.items()):
+        twin = ax.twinx() if accuracy and accuracy.get(name) else None
+        for i, (label, (x, y)) in enumerate(lines.items()):
+            col = f"C{i % 10}"
+            ax.plot(x, y, "o-", ms=2, lw=1.2, color=col, label=label)
+            if twin is not None and label in accuracy[name]:
+                twin.plot(*accuracy[name][label], "-", lw=0.7, alpha=0.6, color=col)
+            for j, ev in enumerate(names):
+                step = (marks or {}).get(name, {}).get(label, {}).get(ev)
+                if step is not None and np.isfinite(step):
+                    ax.axvline(step, color=col, ls=styles[j % len(styles)], lw=0.9)
+        for j, (label, y) in enumerate((hlines or {}).items()):
+            ax.axhline(y, color="0.5", ls=("--", ":", "-.")[j % 3], lw=1, label=label)
+        if twin is not None:
+            twin.set_ylim(-0.02, 1.02)
+            twin.set_ylabel("test accuracy (thin)", fontsize=7)
+            twin.grid(False)
+        if logy:
+            ax.set_yscale("log")
+        ax.set_title(name)
+        ax.set_xlabel("step")
+    for j, ev in enumerate(names):
+        axes[0].plot([], [], color="0.4", ls=styles[j % len(styles)], lw=0.9, label=ev)
+    axes[0].set_ylabel(ylabel)
+    axes[0].legend(loc="upper left", fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def scatter_fits(panels: dict[str, dict[str, tuple]], lines: Optional[dict[str, dict[str, tuple]]] = None,
+                 xlabel: str = "", ylabel: str = "", logx: bool = True, logy: bool = True,
+                 hlines: Optional[dict[str, float]] = None, ncols: int = 3) -> plt.Figure:
+    """One panel per key of `panels`: dots for every series {label: (x, y)} (e.g. one per lr or op), and
+    optional fitted curves {label: (x, y)} from `lines[panel]`, drawn dashed/dotted in black and grey, plus
+    optional labelled grey horizontal reference lines {label: y}. Log-log by default; y not shared."""
+    ncols = min(ncols, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.0 * nrows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (name, series) in zip(axes.flat, panels.items()):
+        for i, (label, (x, y)) in enumerate(series.items()):
+            ax.plot(x, y, "o", ms=4, alpha=0.8, color=f"C{i % 10}", label=label)
+        for j, (label, (x, y)) in enumerate(((lines or {}).get(name) or {}).items()):
+            ax.plot(x, y, ("--", ":", "-.")[j % 3], color=("k", "0.45", "0.3")[j % 3], lw=1.2, label=label)
+        for j, (label, y) in enumerate((hlines or {}).items()):
+            ax.axhline(y, color="0.6", ls=(":", "--")[j % 2], lw=1, label=label)
+        ax.set_xscale("log" if logx else "linear")
+        ax.set_yscale("log" if logy else "linear")
+        ax.set_title(name)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def dose_response(rows: Sequence[dict], x: str = "level", xlabel: str = "strength s",
+                  paper: Optional[dict[str, tuple]] = None, ncols: int = 4) -> plt.Figure:
+    """Grok step against intervention strength, one panel per op, one colour per arm: every seed as a dot, the
+    seed mean as a line; runs that never grokked are drawn as ✕ at their budget (capped). rows: dicts with op,
+    arm, `x`, grok (None = never), budget. paper: {op: (levels, mean grok steps)} drawn dashed grey."""
+    ops = list(dict.fromkeys(r["op"] for r in rows))
+    arms = list(dict.fromkeys(r["arm"] for r in rows))
+    fig, axes = _grid(len(ops), ncols=ncols, size=(3.0, 2.6))
+    for ax, op in zip(axes, ops):
+        for i, arm in enumerate(arms):
+            sel = [r for r in rows if r["op"] == op and r["arm"] == arm]
+            lv = sorted({r[x] for r in sel})
+            ok = [(r[x], r["grok"]) for r in sel if r["grok"] is not None]
+            bad = [(r[x], r["budget"]) for r in sel if r["grok"] is None]
+            jit = (i - (len(arms) - 1) / 2) * 0.012 * (max(lv) - min(lv) if len(lv) > 1 else 1)
+            if ok:
+                ax.plot([a + jit for a, _ in ok], [b for _, b in ok], "o", ms=3, color=f"C{i}", alpha=0.6)
+            if bad:
+                ax.plot([a + jit for a, _ in bad], [b for _, b in bad], "x", ms=5, color=f"C{i}")
+            means = [np.mean([r["grok"] for r in sel if r[x] == v]) if all(r["grok"] is not None
+                     for r in sel if r[x] == v) else np.nan for v in lv]
+            ax.plot(lv, means, "-", color=f"C{i}", label=arm)
+        if paper and op in paper:
+            ax.plot(*paper[op], "--", color="0.5", lw=1, label="paper")
+        ax.set_title(op)
+        ax.set_xlabel(xlabel)
+    axes[0].set_ylabel("grok step (R98); ✕ = never")
+    axes[0].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
