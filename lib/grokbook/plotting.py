@@ -317,6 +317,7 @@ def scatter_fits(panels: dict[str, dict[str, tuple]], lines: Optional[dict[str, 
             ax.axhline(y, color="0.6", ls=(":", "--")[j % 2], lw=1, label=label)
         ax.set_xscale("log" if logx else "linear")
         ax.set_yscale("log" if logy else "linear")
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())   # minor labels collide on a short log axis
         ax.set_title(name)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)

@@ -93,6 +93,11 @@ def load_run(entry: Path, cfg: RunConfig) -> Run:
                **{k: arrays[k] for k in _ARRAYS})
 
 
+def is_cached(cfg: RunConfig, root: Optional[Path] = None) -> bool:
+    """Whether a complete entry for this (hook-free) config is in the cache (not verified: load to verify)."""
+    return ((Path(root) if root is not None else cache_root()) / run_key(cfg) / "DONE").exists()
+
+
 def load_or_train(cfgs: Union[RunConfig, Sequence[RunConfig]], grad_hook: Optional[GradHook] = None,
                   root: Optional[Path] = None, progress: bool = True) -> Union[Run, list[Run]]:
     """Return the cached run of every config, training the missing ones in stacks of compatible runs.
