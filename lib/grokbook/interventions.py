@@ -174,10 +174,11 @@ class CurvatureKicks:
         defect = torch.stack([c.defect for c in cms], 1)                                # [R, K]
         pick = median_sample(defect)
         deltas = torch.stack([c.delta for c in cms], 1)                                  # [R, K, P]
-        delta = deltas[torch.arange(R), pick.clamp_min(0)]
+        ar = torch.arange(R, device=theta.device)
+        delta = deltas[ar, pick.clamp_min(0)]
         g = batch_gradient(view.cfg, *view.probe_batch())(theta)
         eps = torch.where(pick >= 0, alpha * self.eta * g.norm(dim=1).double(), torch.zeros_like(alpha))
-        return orthogonal_unit(delta, B), eps, defect[torch.arange(R), pick.clamp_min(0)].double().cpu()
+        return orthogonal_unit(delta, B), eps, defect[ar, pick.clamp_min(0)].double().cpu()
 
     def after_step(self, step: int, view: StackView) -> None:
         t = step + 1                                                                     # updates done
