@@ -178,3 +178,13 @@ def test_precision_check_agrees_when_the_step_is_large():
     assert big["rounding"] == pytest.approx(FLOAT32_UNIT * np.linalg.norm(theta.astype(np.float64)))
     tiny = precision_check(cfg, theta, n_samples=2, seed=0, eta=1e-5)   # δ ~ 1e-10: lost in float32 rounding
     assert np.all(tiny["rel_err"] > 0.5)
+
+
+def test_run_group_labels_the_curvature_grid():
+    from grokbook.config import RunConfig
+    from grokbook.defect import run_group
+    g = dict(weight_decay=1.0, grok_ops=["add"], no_grok_ops=["x3_xy"])
+    assert run_group(RunConfig(p=7, ops=("add",)), **g) == "grokking op"
+    assert run_group(RunConfig(p=7, ops=("x3_xy",)), **g) == "non-grokking op"
+    assert run_group(RunConfig(p=7, ops=("sub",)), **g) == "other"
+    assert run_group(RunConfig(p=7, ops=("add",), weight_decay=0.0), **g) == "λ=0"

@@ -300,3 +300,10 @@ def precision_check(cfg, theta: np.ndarray, n_samples: int, seed: int, eta: Opti
         out["rel_err"].append(float((d32.delta.double() - d64.delta).norm() / d64.delta.norm()))
     return {k: np.array(v) for k, v in out.items()} | {
         "rounding": FLOAT32_UNIT * float(np.linalg.norm(np.asarray(theta, np.float64)))}
+
+
+def run_group(cfg, weight_decay: float, grok_ops, no_grok_ops) -> str:
+    """Comparison group of a run of the curvature grid: the control λ, a grokking op, a non-grokking op, or other."""
+    if cfg.weight_decay != weight_decay:
+        return f"λ={cfg.weight_decay:g}"
+    return "grokking op" if cfg.ops[0] in grok_ops else "non-grokking op" if cfg.ops[0] in no_grok_ops else "other"
