@@ -75,10 +75,15 @@ def check_parameters(values: dict) -> None:
 
 
 def notebook_parameters(nb: Path) -> dict:
-    """Name -> default of the notebook's `parameters` cell."""
+    """Name -> default of the notebook's `parameters` cell (plain `name = literal` lines, possibly multi-line)."""
     import ast
-    import papermill
-    return {name: ast.literal_eval(p["default"]) for name, p in papermill.inspect_notebook(str(nb)).items()}
+    import nbformat
+    cells = [c for c in nbformat.read(nb, as_version=4).cells
+             if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    if not cells:
+        raise CliError(f"{nb}: no code cell tagged `parameters`")
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(cells[0].source).body
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
 
 
 def resolve(claim_id: str, profile: str, user: list[tuple[str, str]]) -> tuple[registry.Claim, Path, dict, str]:
