@@ -18,7 +18,8 @@ import yaml
 
 from . import registry, scorecard
 from .paths import project_root
-from .tasks import ConfigError, check_split, check_task, domain_pairs
+from .config import RunConfig
+from .tasks import ConfigError
 
 PROFILES = ("smoke", "paper")
 
@@ -42,36 +43,23 @@ def parse_value(name: str, text: str):
     return value
 
 
+SHARED_FIELDS = ("p", "train_frac", "lr", "weight_decay", "steps", "batch_size", "eval_every", "snapshot_every",
+                 "device")   # notebook parameters that are RunConfig fields of the same name
+
+
 def check_parameters(values: dict) -> None:
-    """Validate the parameters every notebook shares, before a kernel starts. Raises ConfigError."""
-    if "seeds" in values:
-        s = values["seeds"]
-        if not isinstance(s, list) or not s or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0
-                                                        for x in s):
-            raise ConfigError(f"seeds={s!r} must be a non-empty list of integers >= 0, e.g. [7, 8, 9]")
-    ops = values.get("ops")
-    if ops is not None and not isinstance(ops, list):
+    """Validate the parameters every notebook shares, before a kernel starts, by building the RunConfig of every
+    (op, seed) they name — the same checks and messages as inside the notebook. Raises ConfigError."""
+    seeds, ops = values.get("seeds", [0]), values.get("ops", ["add"])
+    if not isinstance(seeds, list) or not seeds or not all(
+            isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in seeds):
+        raise ConfigError(f"seeds={seeds!r} must be a non-empty list of integers >= 0, e.g. [7, 8, 9]")
+    if not isinstance(ops, list) or not ops:
         raise ConfigError(f"ops={ops!r} must be a list of operation names, e.g. [add, mul]")
-    if "p" in values:
-        for op in ops or ["add"]:
-            check_task(values["p"], (op,) if isinstance(op, str) else tuple(op))
-    if "train_frac" in values:
-        n = len(domain_pairs(values["p"], ("add",))) if isinstance(values.get("p"), int) and values["p"] >= 3 else 10**6
-        check_split(n, values["train_frac"])
-    for name in ("steps", "batch_size", "eval_every", "snapshot_every"):
-        v = values.get(name)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-            raise ConfigError(f"{name}={v!r} is out of range; it must be an integer >= 1")
-    for name in ("lr",):
-        v = values.get(name)
-        if v is not None and not (isinstance(v, (int, float)) and 0 < v <= 1):
-            raise ConfigError(f"{name}={v!r} is out of range; it must lie in (0, 1]")
-    v = values.get("weight_decay")
-    if v is not None and not (isinstance(v, (int, float)) and v >= 0):
-        raise ConfigError(f"weight_decay={v!r} is out of range; it must be >= 0")
-    dev = values.get("device")
-    if dev is not None and not (dev == "cpu" or str(dev).startswith("cuda")):
-        raise ConfigError(f"device={dev!r} is not supported; use 'cpu' or 'cuda'")
+    shared = {k: values[k] for k in SHARED_FIELDS if k in values}
+    for op in ops:
+        for seed in seeds:
+            RunConfig(**shared, ops=(op,) if isinstance(op, str) else tuple(op), seed=seed)
 
 
 def notebook_parameters(nb: Path) -> dict:
