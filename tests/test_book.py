@@ -52,14 +52,14 @@ def test_toc_has_every_paper_and_implemented_claim(staged):
     toc = yaml.safe_load((src / "_toc.yml").read_text())
     assert toc["root"] == "intro"
     assert toc["parts"][0]["caption"] == "Getting started"
-    assert [c["file"] for c in toc["parts"][0]["chapters"]] == ["setup", "rerun", "scorecard"]
+    assert [c["file"] for c in toc["parts"][0]["chapters"]] == ["setup", "rerun", "scorecard", "performance"]
     papers = toc["parts"][1:]
     assert [p["chapters"][0]["file"] for p in papers] == [f"{k}/index" for k in registry.PAPER_ORDER]
     for part, key in zip(papers, registry.PAPER_ORDER):
         assert part["caption"] == registry.papers()[key]["short"]
         listed = [s["file"] for s in part["chapters"][0].get("sections", [])]
         assert listed == [f"{key}/{c.slug}" for c in registry.claims(key) if c.notebook]
-    files = ["intro", "setup", "rerun", "scorecard"] + [f"{k}/index" for k in registry.PAPER_ORDER] + \
+    files = ["intro", "setup", "rerun", "scorecard", "performance"] + [f"{k}/index" for k in registry.PAPER_ORDER] + \
         [s["file"] for p in papers for s in p["chapters"][0].get("sections", [])]
     for f in files:
         assert (src / f"{f}.md").exists() or (src / f"{f}.ipynb").exists(), f
@@ -129,3 +129,19 @@ def test_progress_bars_collapse_to_their_last_state():
     nb = nbformat.v4.new_notebook(cells=[cell])
     book.tidy_streams(nb)
     assert [(o.name, o.text) for o in nb.cells[0].outputs] == [("stderr", "warn\nbar 100%\n"), ("stdout", "done\n")]
+
+
+def test_performance_page_tables_every_benchmark_file_and_each_executed_claims_wall_time(staged, tmp_path):
+    src, smoke, paper, not_run = staged
+    bench = Path(book.project_root()) / "benchmarks" / "results"
+    bench.mkdir(parents=True)
+    rows = [{"R": R, "steps": 10, "stacked_run_steps_per_s": 10.0 * R, "sequential_run_steps_per_s": 10.0,
+             "speedup_vs_sequential": float(R)} for R in (1, 8)]
+    env = {"device": "cuda", "scale": "paper", "model": {"p": 97}, "torch": "2.13.0", "threads": 16,
+           "device_name": "NVIDIA H100"}
+    (bench / "stacked_training-cuda-paper.json").write_text(json.dumps({"env": env, "rows": rows}))
+    page = book.performance_page()
+    assert "### cuda · paper model" in page and "NVIDIA H100" in page
+    assert "| 8 | 80.0 | 10.0 | 8.00× |" in page and "papers' loop run-steps/s" not in page
+    assert f"| `{smoke.id}` | smoke | x86_64 | 312 s |" in page and f"| `{paper.id}` | paper |" in page
+    assert f"`{not_run.id}`" not in page

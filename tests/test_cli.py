@@ -111,3 +111,50 @@ def test_claims_json_covers_every_claim_of_the_briefs(capsys):
     assert len(ids) == len(set(ids))
     assert headed <= set(ids), sorted(headed - set(ids))
     assert {r["status"] for r in rows} <= {"pending", "run", "not run"}
+
+
+def test_task_sets_are_validated_like_ops():
+    from grokbook.tasks import ConfigError
+    cli.check_parameters({"task_sets": ["dual", "tri"], "p": 97, "seeds": [1]})
+    with pytest.raises(ConfigError, match="task_sets=\\['quad'\\]"):
+        cli.check_parameters({"task_sets": ["quad"], "p": 97})
+    with pytest.raises(ConfigError, match="p=33 is not prime"):       # mul needs a field
+        cli.check_parameters({"task_sets": ["dual"], "p": 33})
+
+
+def test_source_digest_follows_the_notebook_and_its_smoke_overrides(tmp_path):
+    nb, yml = tmp_path / "c.ipynb", tmp_path / "c.smoke.yaml"
+    nb.write_text("{}")
+    yml.write_text("p: 47\n")
+    d0 = cli.source_digest(nb, "smoke")
+    assert cli.source_digest(nb, "smoke") == d0
+    yml.write_text("p: 53\n")
+    d1 = cli.source_digest(nb, "smoke")
+    assert d1 != d0 and cli.source_digest(nb, "paper") == cli.source_digest(nb, "paper")
+    yml.write_text("p: 47\n")
+    assert cli.source_digest(nb, "paper") != d0                      # paper ignores the smoke file
+    nb.write_text("{ }")
+    assert cli.source_digest(nb, "smoke") != d0
+
+
+def test_reproduce_skips_claims_whose_ledger_is_current(tmp_path, monkeypatch, capsys):
+    claims = [c for c in registry.claims("power") if c.notebook][:2]
+    out = {c.id: tmp_path / f"{c.slug}.ipynb" for c in claims}
+    monkeypatch.setattr(cli.scorecard, "executed_path", lambda c, prof: out[c.id])
+    monkeypatch.setattr(cli.registry, "claims", lambda paper=None: claims)
+    ran = []
+    monkeypatch.setattr(cli, "run_claim", lambda cid, prof: ran.append(cid))
+    first = claims[0]
+    out[first.id].write_text("{}")
+    stamp = {"profile": "smoke", "verdict": "partial",
+             "source_digest": cli.source_digest(cli.project_root() / first.notebook, "smoke")}
+    out[first.id].with_suffix(".ledger.json").write_text(json.dumps(stamp))
+    cli.reproduce("smoke", None, force=False, plan=False)
+    assert ran == [claims[1].id] and f"[{first.id}] current" in capsys.readouterr().out
+    ran.clear()
+    cli.reproduce("smoke", None, force=True, plan=False)
+    assert ran == [c.id for c in claims]
+    ran.clear()
+    out[first.id].with_suffix(".ledger.json").write_text(json.dumps({**stamp, "source_digest": "stale"}))
+    cli.reproduce("smoke", None, force=False, plan=False)
+    assert ran == [c.id for c in claims]

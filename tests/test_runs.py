@@ -137,3 +137,17 @@ def test_a_gradient_hook_needs_a_key_and_gets_its_own_entries(tmp_path):
     assert run_key(cfg, "zero-all") != run_key(cfg)
     assert not np.array_equal(hooked.theta_final, plain.theta_final)
     np.testing.assert_allclose(hooked.theta_final, hooked.theta_init * (1 - 3e-3) ** 20, rtol=1e-5)
+
+
+def test_planning_mode_records_missing_configs_and_stops(tmp_path, monkeypatch):
+    from grokbook.runs import PlanComplete, load_or_train, planned_configs
+    plan = tmp_path / "plan.jsonl"
+    monkeypatch.setenv("GROKBOOK_PLAN", str(plan))
+    a = RunConfig(p=11, d_model=16, n_heads=2, d_ff=32, n_layers=1, steps=20, seed=1)
+    b = RunConfig(p=11, d_model=16, n_heads=2, d_ff=32, n_layers=1, steps=20, seed=2, snapshot_cap=4)
+    with pytest.raises(PlanComplete, match="planned 2 run"):
+        load_or_train([a, b, a], root=tmp_path / "cache")
+    with pytest.raises(PlanComplete):
+        load_or_train([b], root=tmp_path / "cache")                 # planned twice, listed once
+    assert planned_configs(plan) == [a, b]
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())

@@ -213,3 +213,33 @@ def test_resume_after_a_run_has_stopped_and_left_the_stack(grok_pair, tmp_path, 
         fit(cfgs, grad_hook=crash, checkpoint=ckpt)
     for a, b in zip(fit(cfgs, checkpoint=ckpt), ref):
         assert_same_run(a, b, exact=True)
+
+
+def test_accuracy_of_matches_the_trainers_own_evaluation_for_any_batch_of_thetas():
+    run = fit([tiny(seed=6, ops=("add", "mul"))])[0]
+    c = run.config
+    thetas = np.stack([run.theta_init, run.theta_final, run.theta_final])
+    acc = train.accuracy_of(c, thetas, batch=2)                                  # [3, T], two chunks
+    assert acc.shape == (3, 2)
+    np.testing.assert_allclose(acc[1], run.test_acc[-1], rtol=1e-12)
+    np.testing.assert_allclose(acc[0], run.test_acc[0], rtol=1e-12)
+    np.testing.assert_allclose(train.accuracy_of(c, run.theta_final[None], part="train")[0], run.train_acc[-1])
+    with pytest.raises(ConfigError, match="part="):
+        train.accuracy_of(c, thetas, part="validation")
+
+
+def test_snapshot_cap_thins_every_other_snapshot_and_doubles_the_interval():
+    run = fit([tiny(steps=100, snapshot_every=10, snapshot_cap=4)])[0]
+    # 0,10,20,30 -> cap reached: keep 0,20, interval 20 -> 40,60 -> cap: keep 0,40, interval 40 -> 80 ...
+    assert run.snapshot_steps.tolist() == [0, 40, 80]
+    full = fit([tiny(steps=100, snapshot_every=10)])[0]
+    np.testing.assert_array_equal(run.snapshots["attn"], full.snapshots["attn"][[0, 4, 8]])
+    np.testing.assert_array_equal(run.theta_final, full.theta_final)       # thinning never touches training
+    with pytest.raises(ConfigError, match="snapshot_cap=1"):
+        tiny(snapshot_cap=1)
+
+
+def test_a_late_field_at_its_default_leaves_the_cache_key_unchanged():
+    c = tiny()
+    assert "snapshot_cap" not in c.to_dict()
+    assert c.key() == tiny(snapshot_cap=0).key() != tiny(snapshot_cap=8).key()

@@ -164,14 +164,65 @@ def claim_page(c: registry.Claim, folder: Path) -> None:
     nbformat.write(nb, folder / f"{c.slug}.ipynb")
 
 
+def benchmark_tables() -> list[str]:
+    """One Markdown table per benchmark result file in benchmarks/results/ (written by
+    benchmarks/stacked_training.py), with the device and versions it was measured on."""
+    import json
+    out = []
+    for f in sorted((project_root() / "benchmarks" / "results").glob("stacked_training-*.json")):
+        d = json.loads(f.read_text())
+        env, rows = d["env"], d["rows"]
+        ref = all("reference_run_steps_per_s" in r for r in rows)
+        out += [f"### {env['device']} · {env['scale']} model", "",
+                f"{env.get('device_name') or env['device']}; torch {env['torch']}, {env['threads']} CPU threads, "
+                f"model {env['model']}; {rows[0]['steps']} steps per run; file `benchmarks/results/{f.name}`.", "",
+                "| R | stacked run-steps/s | sequential run-steps/s | stacked vs sequential |"
+                + (" papers' loop run-steps/s | stacked vs papers' loop |" if ref else ""),
+                "|---|---|---|---|" + ("---|---|" if ref else "")]
+        for r in rows:
+            out.append(f"| {r['R']} | {r['stacked_run_steps_per_s']:.1f} | {r['sequential_run_steps_per_s']:.1f} | "
+                       f"{r['speedup_vs_sequential']:.2f}× |" + (f" {r['reference_run_steps_per_s']:.1f} | "
+                                                                  f"{r['speedup_vs_reference']:.2f}× |" if ref else ""))
+        out.append("")
+    return out or ["No benchmark results in `benchmarks/results/` yet.", ""]
+
+
+def wall_table() -> list[str]:
+    """Wall time of every executed claim notebook (the entry the book shows), from the ledger."""
+    out = ["| claim | profile | device | wall time |", "|---|---|---|---|"]
+    for c in registry.claims():
+        entry, _ = scorecard.best_entry(c) if c.notebook else (None, None)
+        if entry:
+            out.append(f"| `{c.id}` | {entry['profile']} | {esc(entry['device_name'] or entry['device'])} | "
+                       f"{entry['wall_s']:.0f} s |")
+    return out
+
+
+def performance_page() -> str:
+    return "\n".join([
+        "# Performance", "",
+        "Training dominates the cost of this book. The trainer stacks R runs (seeds, weight decays, learning "
+        "rates, task sets of one shape) along a leading dimension of the parameters and takes one optimiser step "
+        "for all of them; runs that stop leave the stack. The benchmark `benchmarks/stacked_training.py` times R "
+        "runs trained stacked, the same R runs one after another with our trainer, and (where listed) the papers' "
+        "own loop structure (one `nn.TransformerEncoder` and one `torch.optim.AdamW` per run), all in one process "
+        "on one device. Ratios are only compared within one table (one run of the benchmark).", "",
+        "## Stacked vs one-at-a-time training", "", *benchmark_tables(),
+        "## Wall time per claim", "",
+        "Wall time of the executed notebook each page shows (training included when the run cache was cold; "
+        "notebooks that reuse a shared grid read it from the cache).", "", *wall_table(), ""])
+
+
 def stage(dest: Path) -> Path:
     """Write the whole book source into dest (emptied first); returns dest."""
     shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(project_root() / "book", dest,
                     ignore=shutil.ignore_patterns(*registry.PAPER_ORDER, "_build", "*.ledger.json"))
     (dest / "scorecard.md").write_text(scorecard_page(scorecard.rows()))
+    (dest / "performance.md").write_text(performance_page())
     toc = {"format": "jb-book", "root": "intro", "parts": [
-        {"caption": "Getting started", "chapters": [{"file": f} for f in ("setup", "rerun", "scorecard")]}]}
+        {"caption": "Getting started", "chapters": [{"file": f} for f in ("setup", "rerun", "scorecard",
+                                                                          "performance")]}]}
     for paper in registry.PAPER_ORDER:
         (dest / paper).mkdir()
         (dest / paper / "index.md").write_text(paper_index(paper))

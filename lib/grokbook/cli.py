@@ -1,7 +1,7 @@
 """grokbook: run claim notebooks, reproduce whole papers, build the book, print the scorecard.
 
   grokbook run <claim-id> [--profile smoke|paper] [-p NAME VALUE]... [--output PATH]
-  grokbook reproduce [--profile smoke|paper] [--paper NAME]
+  grokbook reproduce [--profile smoke|paper] [--paper NAME] [--force] [--plan | --no-plan]
   grokbook book
   grokbook claims [--json]
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from . import registry, scorecard
+from . import ledger, registry, scorecard
 from .paths import project_root
 from .config import RunConfig
 from .tasks import ConfigError
@@ -51,6 +51,13 @@ def check_parameters(values: dict) -> None:
     """Validate the parameters every notebook shares, before a kernel starts, by building the RunConfig of every
     (op, seed) they name — the same checks and messages as inside the notebook. Raises ConfigError."""
     seeds, ops = values.get("seeds", [0]), values.get("ops", ["add"])
+    if "task_sets" in values and "ops" not in values:           # multitask notebooks name task sets, not ops
+        from .tasks import TASK_SETS
+        sets = values["task_sets"]
+        bad = [t for t in sets if t not in TASK_SETS] if isinstance(sets, list) and sets else [sets]
+        if bad:
+            raise ConfigError(f"task_sets={sets!r}: unknown or empty; choose from {list(TASK_SETS)}")
+        ops = [list(TASK_SETS[t]) for t in sets]
     if not isinstance(seeds, list) or not seeds or not all(
             isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in seeds):
         raise ConfigError(f"seeds={seeds!r} must be a non-empty list of integers >= 0, e.g. [7, 8, 9]")
@@ -100,6 +107,27 @@ def resolve(claim_id: str, profile: str, user: list[tuple[str, str]]) -> tuple[r
     return claim, nb, params, label
 
 
+def source_digest(nb: Path, profile: str) -> str:
+    """What an executed claim depends on: the notebook, its smoke overrides (smoke profile) and the library
+    source. A ledger entry carrying the current digest is up to date and `reproduce` skips its claim."""
+    import hashlib
+    h = hashlib.sha256(nb.read_bytes())
+    smoke = nb.with_suffix(".smoke.yaml")
+    if profile == "smoke" and smoke.exists():
+        h.update(smoke.read_bytes())
+    for f in sorted((Path(__file__).parent).glob("*.py")) + [Path(__file__).parent / "claims.yaml"]:
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def is_current(claim: registry.Claim, profile: str) -> bool:
+    """Whether the claim's executed notebook and ledger for this profile exist and carry the current digest."""
+    out = scorecard.executed_path(claim, profile)
+    entry = ledger.read(scorecard.ledger_for(out))
+    return (entry is not None and out.exists() and entry.get("profile") == profile
+            and entry.get("source_digest") == source_digest(project_root() / claim.notebook, profile))
+
+
 def run_claim(claim_id: str, profile: str = "smoke", user: list[tuple[str, str]] = (),
               output: Path | None = None) -> Path:
     """Execute one claim notebook with papermill; returns the executed notebook's path."""
@@ -125,9 +153,66 @@ def run_claim(claim_id: str, profile: str = "smoke", user: list[tuple[str, str]]
     entry = json.loads(led.read_text()) if led.exists() else None
     if entry is None:
         raise CliError(f"{claim_id}: the notebook finished without recording a ledger entry ({led})")
+    if not user:                                       # stamp what produced it (reproduce skips current entries)
+        entry["source_digest"] = source_digest(nb, profile)
+        tmp = led.with_suffix(".tmp")
+        tmp.write_text(json.dumps(entry, indent=1, ensure_ascii=False))
+        os.replace(tmp, led)
     print(f"[{claim_id}] verdict: {entry['verdict']} | ours: {entry['our_value']} | "
           f"{time.perf_counter() - t0:.0f} s | ledger {led}", flush=True)
     return out
+
+
+def plan_and_train(claims: list[registry.Claim], profile: str) -> None:
+    """Planning pass: execute each notebook until its first training call (GROKBOOK_PLAN makes load_or_train
+    record the missing configs and stop), then train all of them at once, grouped into stacks of compatible
+    runs across notebooks. Runs that need a hook or earlier results are left to the real pass."""
+    import tempfile
+    import papermill
+    from .runs import load_or_train, planned_configs
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = Path(tmp) / "plan.jsonl"
+        os.environ["GROKBOOK_PLAN"] = str(plan)
+        try:
+            for i, claim in enumerate(claims, 1):
+                _, nb, params, _ = resolve(claim.id, profile, [])
+                print(f"plan [{i}/{len(claims)}] {claim.id}", flush=True)
+                try:
+                    papermill.execute_notebook(str(nb), str(Path(tmp) / "plan.ipynb"), parameters=params,
+                                               cwd=str(project_root()), kernel_name="python3", progress_bar=False)
+                except papermill.PapermillExecutionError:
+                    pass                       # PlanComplete (or an error the real pass will report)
+        finally:
+            os.environ.pop("GROKBOOK_PLAN", None)
+        cfgs = planned_configs(plan)
+    print(f"plan: {len(cfgs)} run(s) to train before executing the notebooks", flush=True)
+    if cfgs:
+        load_or_train(cfgs)
+
+
+def reproduce(profile: str, paper: str | None, force: bool, plan: bool) -> None:
+    """Execute every implemented claim (of one paper), skipping those whose ledger entry is current."""
+    if profile not in PROFILES:
+        raise CliError(f"--profile {profile!r} is unknown; choose one of {list(PROFILES)}")
+    todo, implemented = [], [c for c in registry.claims(paper) if c.notebook is not None]
+    for claim in implemented:
+        if not force and is_current(claim, profile):
+            print(f"[{claim.id}] current ({profile} ledger matches the notebook and library): skipped", flush=True)
+        else:
+            todo.append(claim)
+    print(f"reproduce --profile {profile}: {len(todo)} of {len(implemented)} claim(s) to run", flush=True)
+    if plan and todo:
+        plan_and_train(todo, profile)
+    failed = []
+    for i, claim in enumerate(todo, 1):
+        print(f"[{i}/{len(todo)}]", end=" ", flush=True)
+        try:
+            run_claim(claim.id, profile)
+        except CliError as e:
+            print(f"error: {e}", file=sys.stderr, flush=True)
+            failed.append(claim.id)
+    if failed:
+        raise CliError(f"{len(failed)} claim(s) failed: {', '.join(failed)}")
 
 
 def cmd_claims(as_json: bool) -> None:
@@ -153,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     rp = sub.add_parser("reproduce", help="execute every implemented claim")
     rp.add_argument("--profile", default="smoke")
     rp.add_argument("--paper", help=f"only this paper: {', '.join(registry.PAPER_ORDER)}")
+    rp.add_argument("--force", action="store_true", help="re-run claims whose ledger entry is current too")
+    rp.add_argument("--plan", action=argparse.BooleanOptionalAction, default=None,
+                    help="first collect the runs every notebook needs and train them in shared stacks "
+                         "(default: on for the paper profile)")
     sub.add_parser("book", help="build the HTML book into build/html")
     c = sub.add_parser("claims", help="print the scorecard")
     c.add_argument("--json", action="store_true")
@@ -161,17 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "run":
             run_claim(args.claim, args.profile, [tuple(x) for x in args.p], args.output)
         elif args.cmd == "reproduce":
-            failed = []
-            for claim in registry.claims(args.paper):
-                if claim.notebook is None:
-                    continue
-                try:
-                    run_claim(claim.id, args.profile)
-                except CliError as e:
-                    print(f"error: {e}", file=sys.stderr, flush=True)
-                    failed.append(claim.id)
-            if failed:
-                raise CliError(f"{len(failed)} claim(s) failed: {', '.join(failed)}")
+            reproduce(args.profile, args.paper, args.force,
+                      args.plan if args.plan is not None else args.profile == "paper")
         elif args.cmd == "book":
             from .book import build
             print(build())

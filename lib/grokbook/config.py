@@ -15,7 +15,8 @@ import numpy as np
 
 from .tasks import ConfigError, check_split, check_task, domain_pairs
 
-SNAPSHOT_GROUPS = ("attn", "all")   # attn: W_Q, W_K, W_V, W_O of every layer; all: the whole θ
+SNAPSHOT_GROUPS = ("attn", "all")
+LATE_FIELDS = {"snapshot_cap": 0}    # fields added after cache schema 2, with their defaults   # attn: W_Q, W_K, W_V, W_O of every layer; all: the whole θ
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class RunConfig:
     eval_every: int = 100                # full train + test evaluation
     snapshot_every: int = 100            # parameter snapshots of `snapshot_groups`
     snapshot_groups: tuple[str, ...] = ("attn",)
+    snapshot_cap: int = 0                # 0 = keep all; else at this many snapshots drop every other one (step 0
+                                         # kept) and double the interval (holographic.md Compute: stride doubling)
     probe_every: int = 0                 # commutator probe cadence in steps (0 = off); curvature.md M1
     probe_samples: int = 5               # K independent (A, B) batch pairs per probe
     probe_eta: float = 1e-3              # probe step η (fixed, also when lr differs)
@@ -67,7 +70,9 @@ class RunConfig:
         check_split(len(domain_pairs(self.p, self.ops)), self.train_frac)
         _positive_int(self, "d_model", "n_layers", "n_heads", "d_ff", "batch_size", "steps", "eval_every",
                       "snapshot_every", "grok_patience")
-        _nonnegative_int(self, "seed", "tail_steps", "probe_every")
+        _nonnegative_int(self, "seed", "tail_steps", "probe_every", "snapshot_cap")
+        if self.snapshot_cap == 1:
+            raise ConfigError("snapshot_cap=1 is out of range; use 0 (keep all) or an integer >= 2")
         _positive_int(self, "probe_samples")
         if not self.probe_eta > 0:
             raise ConfigError(f"probe_eta={self.probe_eta} is out of range; it must be > 0")
@@ -105,7 +110,13 @@ class RunConfig:
         return self.p
 
     def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        """Every field, except fields added after cache schema 2 while they hold their default (so that adding
+        a field leaves the keys of existing runs unchanged)."""
+        d = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        for name, default in LATE_FIELDS.items():
+            if d[name] == default:
+                del d[name]
+        return d
 
     def key(self) -> str:
         """Hash of every field: the run cache's key."""

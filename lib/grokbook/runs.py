@@ -98,6 +98,31 @@ def is_cached(cfg: RunConfig, root: Optional[Path] = None) -> bool:
     return ((Path(root) if root is not None else cache_root()) / run_key(cfg) / "DONE").exists()
 
 
+class PlanComplete(RuntimeError):
+    """Raised in planning mode ($GROKBOOK_PLAN) at the first call that would train: its missing configs have
+    been written to the plan file; the notebook stops there (`grokbook reproduce` trains the plan stacked)."""
+
+
+def _plan(cfgs: list[RunConfig], missing: list[int], hooked: bool) -> None:
+    plan = os.environ.get("GROKBOOK_PLAN")
+    if not plan or not missing:
+        return
+    lines = list(dict.fromkeys(json.dumps(cfgs[i].to_dict()) for i in missing))
+    if not hooked:                      # runs that depend on a hook (and on earlier runs) train in the real pass
+        with open(plan, "a") as f:
+            f.writelines(line + "\n" for line in lines)
+    raise PlanComplete(f"planned {len(lines)} run(s)" if not hooked else "a hooked run: left to the real pass")
+
+
+def planned_configs(plan: Path) -> list[RunConfig]:
+    """The distinct configs of a plan file, in first-seen order."""
+    seen = {}
+    for line in Path(plan).read_text().splitlines() if Path(plan).exists() else []:
+        d = json.loads(line)
+        seen.setdefault(json.dumps(d, sort_keys=True), d)
+    return [RunConfig(**d) for d in seen.values()]
+
+
 def load_or_train(cfgs: Union[RunConfig, Sequence[RunConfig]], grad_hook: Optional[GradHook] = None,
                   root: Optional[Path] = None, progress: bool = True) -> Union[Run, list[Run]]:
     """Return the cached run of every config, training the missing ones in stacks of compatible runs.
@@ -123,7 +148,12 @@ def load_or_train(cfgs: Union[RunConfig, Sequence[RunConfig]], grad_hook: Option
                 warnings.warn(f"run cache: {e}; discarding the entry and retraining")
                 shutil.rmtree(entry, ignore_errors=True)
         missing[stack_key(c)].append(i)
-    for group in missing.values():
+    _plan(cfgs, [i for g in missing.values() for i in g], grad_hook is not None)
+    for n, group in enumerate(missing.values(), 1):
+        if progress and len(missing) > 1:
+            c = cfgs[group[0]]
+            print(f"run batch {n}/{len(missing)}: {len(group)} run(s), p={c.p} d={c.d_model} L={c.n_layers} "
+                  f"T={c.n_tasks} steps<={c.steps}", flush=True)
         todo = list(dict.fromkeys(keys[i] for i in group))          # a config listed twice trains once
         first = {keys[i]: i for i in reversed(group)}
         idx = [first[k] for k in todo]

@@ -114,6 +114,32 @@ def evaluate(theta: Tensor, cfg: RunConfig, x: Tensor, y: Tensor, n_valid: Tenso
     return correct / n_valid[:, None], loss / n_valid[:, None]
 
 
+def run_split(cfg: RunConfig):
+    """The train/test split a run with this config trained on (same seed stream as the trainer)."""
+    return make_split(cfg.p, cfg.ops, cfg.train_frac, derived_seed(cfg.seed, "split"), cfg.shuffle_labels)
+
+
+@torch.no_grad()
+def accuracy_of(cfg: RunConfig, thetas, part: str = "test", batch: int = 16) -> np.ndarray:
+    """Per-task accuracy of any parameter vectors on the run's own split ("test", "train" or "all").
+    thetas [N, P] (numpy or torch, e.g. reconstructions of one run) -> [N, T] float64."""
+    if part not in ("test", "train", "all"):
+        raise ConfigError(f"part={part!r} is not known; use 'test', 'train' or 'all'")
+    s = run_split(cfg)
+    x = {"test": s.test_x, "train": s.train_x, "all": torch.cat([s.train_x, s.test_x])}[part]
+    y = {"test": s.test_y, "train": s.train_y, "all": torch.cat([s.train_y, s.test_y])}[part]
+    th = torch.as_tensor(np.asarray(thetas, dtype=np.float32) if not torch.is_tensor(thetas) else thetas)
+    th = th.reshape(-1, th.shape[-1]).to(torch.float32).to(cfg.device)
+    x, y = x.to(cfg.device), y.to(cfg.device)
+    out = []
+    for i in range(0, len(th), batch):
+        t = th[i:i + batch]
+        R = len(t)
+        acc, _ = evaluate(t, cfg, x.expand(R, -1, -1), y.expand(R, -1, -1), torch.full((R,), len(x), device=x.device))
+        out.append(acc.cpu().numpy())
+    return np.concatenate(out)
+
+
 class _Stack:
     """Mutable state of a stacked training job (one object, so it can be checkpointed whole).
     Runs that have stopped are dropped from the stacked tensors (`rows` lists the ones still training)."""
@@ -121,7 +147,7 @@ class _Stack:
     def __init__(self, cfgs: list[RunConfig]):
         c0 = cfgs[0]
         dev = torch.device(c0.device)
-        splits = [make_split(c.p, c.ops, c.train_frac, derived_seed(c.seed, "split"), c.shuffle_labels) for c in cfgs]
+        splits = [run_split(c) for c in cfgs]
         self.train_x = _pad([s.train_x for s in splits]).to(dev)
         self.train_y = _pad([s.train_y for s in splits]).to(dev)
         self.test_x = _pad([s.test_x for s in splits]).to(dev)
@@ -149,6 +175,7 @@ class _Stack:
                      for _ in range(R)]
         self.snap_steps: list[list[int]] = [[] for _ in range(R)]
         self.snaps: list[dict[str, list]] = [{g: [] for g in c0.snapshot_groups} for _ in range(R)]
+        self.snap_interval = c0.snapshot_every             # doubles whenever a run reaches snapshot_cap
         self.streak = np.zeros((R, T), dtype=int)          # consecutive evals above the grok threshold
         self.grokked = np.zeros((R, T), dtype=bool)
         self.stop_at: list[Optional[int]] = [None] * R     # step at which each run stops
@@ -205,11 +232,17 @@ def _adamw_step(S: _Stack, grad: Tensor, c: RunConfig) -> None:
 
 def _record_snapshot(S: _Stack, c: RunConfig) -> None:
     groups = {g: gather_group(S.theta.detach(), c, g).to("cpu", copy=True) for g in c.snapshot_groups}
+    live = [r for r in S.rows if S.final[r] is None]
     for i, r in enumerate(S.rows):
         if S.final[r] is None:
             S.snap_steps[r].append(S.step)
             for g, x in groups.items():
                 S.snaps[r][g].append(x[i])
+    if c.snapshot_cap and live and len(S.snap_steps[live[0]]) >= c.snapshot_cap:
+        for r in live:                                 # every live run holds the same steps: thin them alike
+            S.snap_steps[r] = S.snap_steps[r][::2]
+            S.snaps[r] = {g: x[::2] for g, x in S.snaps[r].items()}
+        S.snap_interval *= 2
 
 
 def _record_eval(S: _Stack, c: RunConfig) -> None:
@@ -333,7 +366,7 @@ def train_stack(cfgs: list[RunConfig], grad_hook: Optional[GradHook] = None, row
                 if after_step is not None:
                     after_step(S.step, view)
             S.step += 1
-            if S.step % c.snapshot_every == 0:
+            if S.step % S.snap_interval == 0:
                 _record_snapshot(S, c)
             if c.probe_every and S.step % c.probe_every == 0:
                 _record_probe(S, c)
