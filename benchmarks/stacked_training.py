@@ -100,7 +100,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--scale", choices=sorted(SCALES), default="smoke")
-    ap.add_argument("--runs", type=int, nargs="+", default=[1, 8, 32])
+    ap.add_argument("--runs", type=int, nargs="+", default=[1, 8, 32, 128])
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--reference", action="store_true", help="also time the papers' one-model-per-run loop")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
