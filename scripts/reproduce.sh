@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export OMP_WAIT_POLICY=PASSIVE PATH="$PWD/.venv/bin:$PATH"
+export OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 PATH="$PWD/.venv/bin:$PATH"
 profile=${PROFILE:-$(python -c 'import torch; print("paper" if torch.cuda.is_available() else "smoke")')}
 echo "profile: $profile"
 grokbook reproduce --profile "$profile"

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export OMP_WAIT_POLICY=PASSIVE PATH="$PWD/.venv/bin:$PATH"
+export OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 PATH="$PWD/.venv/bin:$PATH"
 export GROKBOOK_CACHE="${GROKBOOK_CACHE:-$PWD/build/ci-cache}"   # fresh run cache: CI retrains the smoke runs
 python -m pytest -q tests
 grokbook reproduce --profile smoke
