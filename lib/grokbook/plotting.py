@@ -356,3 +356,117 @@ def dose_response(rows: Sequence[dict], x: str = "level", xlabel: str = "strengt
     axes[0].legend(fontsize=6)
     fig.tight_layout()
     return fig
+
+
+def method_curves(rows: Sequence[dict], panel: str, method: str, x: str = "budget", y: str = "R",
+                  xlabel: str = "k", ylabel: str = "recovery R", logx: bool = False,
+                  hlines: Optional[dict[str, float]] = None, ncols: int = 3) -> plt.Figure:
+    """Seed-mean y against x, one panel per value of rows[panel], one line per value of rows[method] (each
+    seed as a faint line behind it), with optional labelled reference lines {label: y}. rows: dicts holding
+    panel, method, x, y and "seed" (compression scans of grokbook.compression.scan_rows)."""
+    panels = list(dict.fromkeys(r[panel] for r in rows))
+    methods = list(dict.fromkeys(r[method] for r in rows))
+    fig, axes = _grid(len(panels), ncols=ncols)
+    for ax, pv in zip(axes, panels):
+        for i, m in enumerate(methods):
+            sel = [r for r in rows if r[panel] == pv and r[method] == m]
+            if not sel:
+                continue
+            xs = sorted({r[x] for r in sel})
+            for s in dict.fromkeys(r["seed"] for r in sel):
+                pts = sorted((r[x], r[y]) for r in sel if r["seed"] == s)
+                ax.plot(*zip(*pts), "-", color=f"C{i % 10}", lw=0.6, alpha=0.35)
+            ax.plot(xs, [np.mean([r[y] for r in sel if r[x] == v]) for v in xs], "o-", ms=2.5,
+                    color=f"C{i % 10}", label=str(m))
+        for j, (label, v) in enumerate((hlines or {}).items()):
+            ax.axhline(v, color="0.5", ls=("--", ":", "-.")[j % 3], lw=1, label=label)
+        if logx:
+            ax.set_xscale("log")
+        ax.set_title(str(pv))
+        ax.set_xlabel(xlabel)
+    axes[0].set_ylabel(ylabel)
+    axes[0].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def spectrum_panels(panels: dict[str, dict], ncols: int = 3) -> plt.Figure:
+    """Normalised power spectra P̂(ω), one panel per entry {title: {"lines": {label: P̂ [m]}, "band": (q95 [m],
+    q99 [m]) of a null per frequency, "levels": {label: y}}}; ω = 1..m on the x axis, the null band grey,
+    reference levels (e.g. the white-noise mean F) dotted."""
+    fig, axes = _grid(len(panels), ncols=ncols, size=(3.6, 2.6))
+    for ax, (title, d) in zip(axes, panels.items()):
+        m = len(next(iter(d["lines"].values())))
+        w = np.arange(1, m + 1)
+        if d.get("band") is not None:
+            q95, q99 = d["band"]
+            ax.fill_between(w, 0, q99, color="0.88", step="mid", label="random dirs 99th pct")
+            ax.fill_between(w, 0, q95, color="0.75", step="mid", label="random dirs 95th pct")
+        for i, (label, P) in enumerate(d["lines"].items()):
+            ax.plot(w, P, "-", lw=1, drawstyle="steps-mid", color=f"C{i % 10}", label=label)
+        for j, (label, y) in enumerate(d.get("levels", {}).items()):
+            ax.axhline(y, color="k", ls=(":", "--")[j % 2], lw=0.8, label=label)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("ω")
+    axes[0].set_ylabel("P̂(ω)")
+    axes[0].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def field_maps(maps: dict[str, np.ndarray], ncols: int = 4, xlabel: str = "b", ylabel: str = "a") -> plt.Figure:
+    """Square heatmaps of fields over the input grid, one panel per entry {title: [n, n]} (NaN = not evaluated),
+    each on its own colour scale (the fields' sizes differ)."""
+    fig, axes = _grid(len(maps), ncols=ncols, size=(2.8, 2.6))
+    for ax, (title, M) in zip(axes, maps.items()):
+        im = ax.imshow(M, cmap="magma", origin="lower", interpolation="nearest")
+        ax.set_title(title, fontsize=8)
+        ax.set_xlabel(xlabel)
+        ax.grid(False)
+        fig.colorbar(im, ax=ax, fraction=0.045)
+    axes[0].set_ylabel(ylabel)
+    fig.tight_layout()
+    return fig
+
+
+def shared_x_panels(panels: dict[str, dict[str, tuple]], xlabel: str = "", logx: bool = True,
+                    zero_at: Optional[float] = None, paper: Optional[dict[str, tuple]] = None) -> plt.Figure:
+    """One row of panels sharing the x axis (e.g. four observables against λ), each with its own y. panels:
+    {observable: {series: (x, mean, sd)}} drawn as error bars joined by lines; paper: {observable: (x, y)} drawn
+    as grey dashed. On a log axis, x = 0 (a no-decay control) is drawn at `zero_at` and labelled "0"."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.0 * len(panels), 2.8), sharex=True, squeeze=False)
+    for ax, (name, series) in zip(axes.flat, panels.items()):
+        for i, (label, (x, m, s)) in enumerate(series.items()):
+            x = np.asarray(x, dtype=float)
+            xp = np.where(x == 0, zero_at if (logx and zero_at) else x, x)
+            ax.errorbar(xp, m, yerr=s, fmt="o-", ms=3, capsize=2, color=f"C{i % 10}", label=label)
+        if paper and name in paper:
+            ax.plot(*paper[name], "--", color="0.5", lw=1, label="paper")
+        ax.set_title(name)
+        ax.set_xlabel(xlabel)
+        if logx:
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    axes.flat[0].legend(fontsize=6)
+    if logx and zero_at:
+        axes.flat[0].axvline(zero_at * 1.5, color="0.8", lw=0.8)   # separates the "λ = 0" position
+    fig.tight_layout()
+    return fig
+
+
+def time_heatmaps(maps: dict[str, tuple], ylabel: str = "head", ncols: int = 3) -> plt.Figure:
+    """One heatmap per entry {title: (steps [S], values [H, S])}: rows (e.g. attention heads) against training
+    step, each panel on its own colour scale."""
+    fig, axes = _grid(len(maps), ncols=ncols, size=(3.4, 2.2))
+    for ax, (title, (steps, M)) in zip(axes, maps.items()):
+        M = np.asarray(M, dtype=float)
+        im = ax.imshow(M, cmap="magma", aspect="auto", interpolation="nearest",
+                       extent=(float(steps[0]), float(steps[-1]), M.shape[0] - 0.5, -0.5))
+        ax.set_yticks(range(M.shape[0]))
+        ax.set_title(title, fontsize=8)
+        ax.set_xlabel("step")
+        ax.grid(False)
+        fig.colorbar(im, ax=ax, fraction=0.045)
+    axes[0].set_ylabel(ylabel)
+    fig.tight_layout()
+    return fig
