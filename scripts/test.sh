@@ -7,7 +7,7 @@ bash scripts/setup.sh
 export OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 PATH="$PWD/.venv/bin:$PATH"
 export GROKBOOK_CACHE="${GROKBOOK_CACHE:-$PWD/build/ci-cache}"   # fresh run cache: CI retrains the smoke runs
 python -m pytest -q tests
-grokbook reproduce --profile smoke
-python -m pytest -q --nbval-lax build/smoke -p no:cacheprovider
+grokbook reproduce --profile smoke --jobs 2          # two notebooks at a time; shared runs train once
+python -m pytest -q --nbval-lax build/smoke -p no:cacheprovider -n 2 --dist loadscope   # one notebook per worker
 grokbook book
 grokbook claims

@@ -158,3 +158,7 @@ def test_reproduce_skips_claims_whose_ledger_is_current(tmp_path, monkeypatch, c
     out[first.id].with_suffix(".ledger.json").write_text(json.dumps({**stamp, "source_digest": "stale"}))
     cli.reproduce("smoke", None, force=False, plan=False)
     assert ran == [c.id for c in claims]
+
+
+def test_reproduce_rejects_a_nonpositive_jobs_count(capsys):
+    assert "--jobs 0" in error_of(capsys, "reproduce", "--jobs", "0")

@@ -151,3 +151,28 @@ def test_planning_mode_records_missing_configs_and_stops(tmp_path, monkeypatch):
         load_or_train([b], root=tmp_path / "cache")                 # planned twice, listed once
     assert planned_configs(plan) == [a, b]
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+def test_parallel_callers_train_a_shared_run_once(tmp_path, monkeypatch):
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+    calls, real = [], runs.train_stack
+
+    def counting(cfgs, **kw):
+        calls.append(len(cfgs))
+        time.sleep(0.3)                      # keep the lock long enough for the other caller to queue
+        return real(cfgs, **kw)
+
+    monkeypatch.setattr(runs, "train_stack", counting)
+    cfg = RunConfig(p=11, d_model=16, n_heads=2, d_ff=32, n_layers=1, steps=20, eval_every=10, snapshot_every=10)
+    start = threading.Barrier(2)
+
+    def job(_):
+        start.wait()
+        return load_or_train(cfg, root=tmp_path, progress=False)
+
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.map(job, range(2))
+    assert calls == [1]                      # one training; the second caller read the cache after the lock
+    np.testing.assert_array_equal(a.theta_final, b.theta_final)

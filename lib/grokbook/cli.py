@@ -1,7 +1,7 @@
 """grokbook: run claim notebooks, reproduce whole papers, build the book, print the scorecard.
 
   grokbook run <claim-id> [--profile smoke|paper] [-p NAME VALUE]... [--output PATH]
-  grokbook reproduce [--profile smoke|paper] [--paper NAME] [--force] [--plan | --no-plan]
+  grokbook reproduce [--profile smoke|paper] [--paper NAME] [--force] [--plan | --no-plan] [--jobs N]
   grokbook book
   grokbook claims [--json]
 """
@@ -190,7 +190,18 @@ def plan_and_train(claims: list[registry.Claim], profile: str) -> None:
         load_or_train(cfgs)
 
 
-def reproduce(profile: str, paper: str | None, force: bool, plan: bool) -> None:
+def _run_detached(claim_id: str, profile: str) -> tuple[int, str]:
+    """`grokbook run` of one claim in its own process (its own environment and ledger path); exit status and
+    output, with progress-bar redraws collapsed to their last state."""
+    import subprocess
+    proc = subprocess.run([sys.executable, "-m", "grokbook.cli", "run", claim_id, "--profile", profile],
+                          capture_output=True, text=True, cwd=str(project_root()))
+    text = "\n".join(seg.split("\r")[-1] for seg in (proc.stdout + proc.stderr).splitlines()
+                     if seg.split("\r")[-1].strip() and "Kernel is running over TCP" not in seg)
+    return proc.returncode, text
+
+
+def reproduce(profile: str, paper: str | None, force: bool, plan: bool, jobs: int = 1) -> None:
     """Execute every implemented claim (of one paper), skipping those whose ledger entry is current."""
     if profile not in PROFILES:
         raise CliError(f"--profile {profile!r} is unknown; choose one of {list(PROFILES)}")
@@ -204,13 +215,23 @@ def reproduce(profile: str, paper: str | None, force: bool, plan: bool) -> None:
     if plan and todo:
         plan_and_train(todo, profile)
     failed = []
-    for i, claim in enumerate(todo, 1):
-        print(f"[{i}/{len(todo)}]", end=" ", flush=True)
-        try:
-            run_claim(claim.id, profile)
-        except CliError as e:
-            print(f"error: {e}", file=sys.stderr, flush=True)
-            failed.append(claim.id)
+    if jobs > 1:          # claims in registry order, `jobs` at a time; shared runs are trained once (run locks)
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(jobs) as pool:
+            futures = [pool.submit(_run_detached, c.id, profile) for c in todo]
+            for i, (claim, fut) in enumerate(zip(todo, futures), 1):
+                code, text = fut.result()
+                print(f"[{i}/{len(todo)}] {text}", flush=True)
+                if code != 0:
+                    failed.append(claim.id)
+    else:
+        for i, claim in enumerate(todo, 1):
+            print(f"[{i}/{len(todo)}]", end=" ", flush=True)
+            try:
+                run_claim(claim.id, profile)
+            except CliError as e:
+                print(f"error: {e}", file=sys.stderr, flush=True)
+                failed.append(claim.id)
     if failed:
         raise CliError(f"{len(failed)} claim(s) failed: {', '.join(failed)}")
 
@@ -242,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     rp.add_argument("--plan", action=argparse.BooleanOptionalAction, default=None,
                     help="first collect the runs every notebook needs and train them in shared stacks "
                          "(default: on for the paper profile)")
+    rp.add_argument("--jobs", type=int, default=1,
+                    help="claims executed at the same time (separate processes; runs they share train once)")
     sub.add_parser("book", help="build the HTML book into build/html")
     c = sub.add_parser("claims", help="print the scorecard")
     c.add_argument("--json", action="store_true")
@@ -250,8 +273,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "run":
             run_claim(args.claim, args.profile, [tuple(x) for x in args.p], args.output)
         elif args.cmd == "reproduce":
+            if args.jobs < 1:
+                raise CliError(f"--jobs {args.jobs} is out of range; it must be an integer >= 1")
             reproduce(args.profile, args.paper, args.force,
-                      args.plan if args.plan is not None else args.profile == "paper")
+                      args.plan if args.plan is not None else args.profile == "paper", args.jobs)
         elif args.cmd == "book":
             from .book import build
             print(build())

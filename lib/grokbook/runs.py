@@ -13,6 +13,7 @@ import os
 import shutil
 import warnings
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -123,6 +124,26 @@ def planned_configs(plan: Path) -> list[RunConfig]:
     return [RunConfig(**d) for d in seen.values()]
 
 
+@contextmanager
+def _training_locks(root: Path, keys: Sequence[str]):
+    """Exclusive per-run locks while a process trains these runs, so that parallel notebook executions that
+    need the same runs wait for one training instead of repeating it. Taken in sorted order (no deadlock)."""
+    import fcntl
+    folder = root / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    try:
+        for k in sorted(set(keys)):
+            f = open(folder / f"{k}.lock", "w")
+            fcntl.flock(f, fcntl.LOCK_EX)
+            files.append(f)
+        yield
+    finally:
+        for f in files:
+            fcntl.flock(f, fcntl.LOCK_UN)
+            f.close()
+
+
 def load_or_train(cfgs: Union[RunConfig, Sequence[RunConfig]], grad_hook: Optional[GradHook] = None,
                   root: Optional[Path] = None, progress: bool = True) -> Union[Run, list[Run]]:
     """Return the cached run of every config, training the missing ones in stacks of compatible runs.
@@ -156,14 +177,17 @@ def load_or_train(cfgs: Union[RunConfig, Sequence[RunConfig]], grad_hook: Option
                   f"T={c.n_tasks} steps<={c.steps}", flush=True)
         todo = list(dict.fromkeys(keys[i] for i in group))          # a config listed twice trains once
         first = {keys[i]: i for i in reversed(group)}
-        idx = [first[k] for k in todo]
-        part = root / "partial" / (hashlib.sha256("".join(todo).encode()).hexdigest()[:24] + ".pt")
-        part.parent.mkdir(parents=True, exist_ok=True)
-        trained = train_stack([cfgs[i] for i in idx], grad_hook=grad_hook, rows=idx, checkpoint=part,
-                              progress=progress)
-        for i, run in zip(idx, trained):
-            save_run(run, root / keys[i])
-        part.unlink(missing_ok=True)
+        with _training_locks(root, todo):
+            todo = [k for k in todo if not (root / k / "DONE").exists()]   # trained meanwhile by another process
+            idx = [first[k] for k in todo]
+            if todo:
+                part = root / "partial" / (hashlib.sha256("".join(todo).encode()).hexdigest()[:24] + ".pt")
+                part.parent.mkdir(parents=True, exist_ok=True)
+                trained = train_stack([cfgs[i] for i in idx], grad_hook=grad_hook, rows=idx, checkpoint=part,
+                                      progress=progress)
+                for i, run in zip(idx, trained):
+                    save_run(run, root / keys[i])
+                part.unlink(missing_ok=True)
         for i in group:
             runs[i] = load_run(root / keys[i], cfgs[i])
     out = [runs[i] for i in range(len(cfgs))]
