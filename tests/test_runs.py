@@ -54,7 +54,7 @@ def test_second_call_reads_the_cache(tmp_path, monkeypatch, counted):
     cfgs = [tiny(seed=1), tiny(seed=2, lr=1e-2), tiny(seed=1, d_model=32, n_heads=4)]   # two stacks
     first = load_or_train(cfgs, root=tmp_path, progress=False)
     assert len(counted) == 2 and sorted(len(c) for c in counted) == [1, 2]
-    assert {p.name for p in tmp_path.iterdir()} == {run_key(c) for c in cfgs} | {"partial"}
+    assert {p.name for p in tmp_path.iterdir()} == {run_key(c) for c in cfgs} | {"partial", "locks"}
     assert not list((tmp_path / "partial").iterdir())            # resumable checkpoints removed when done
     forbid_training(monkeypatch)
     again = load_or_train(cfgs, root=tmp_path, progress=False)
