@@ -53,17 +53,23 @@ def matched_factor(grad: Tensor, bases: Tensor, f) -> Tensor:
     return torch.where(norm > 0, c, torch.ones_like(c))
 
 
-class MatchedNormShrink:
-    """g ← c·g with c = matched_factor(g, B, f) at steps >= start: the gradient keeps its direction and loses the
-    norm the orthogonal deletion would remove at this step. bases [N, P, K] (row i of the caller's configs), f
-    in [0, 1] the same for every row; f = 0 leaves g untouched."""
+class _FractionHook:
+    """A hook with per-run bases [N, P, K] (row i of the caller's configs), one fraction f in [0, 1] and a start
+    step; `kind` names it in the run cache key."""
+    kind = ""
 
     def __init__(self, bases: Tensor, f: float, *, start: int = 500, label: str = ""):
         if not 0 <= f <= 1:
             raise ValueError(f"f={f}: must lie in [0, 1]")
         self.bases, self.f, self.start = bases.float(), float(f), start
-        self.key = f"matched-norm:f={self.f}:start={start}:{label}:{_digest(self.bases.numpy())}"
+        self.key = f"{self.kind}:f={self.f}:start={start}:{label}:{_digest(self.bases.numpy())}"
         self._dev: dict = {}
+
+
+class MatchedNormShrink(_FractionHook):
+    """g ← c·g with c = matched_factor(g, B, f) at steps >= start: the gradient keeps its direction and loses the
+    norm the orthogonal deletion would remove at this step; f = 0 leaves g untouched."""
+    kind = "matched-norm"
 
     def __call__(self, step: int, grad: Tensor, view: StackView) -> None:
         if step < self.start or self.f == 0:
@@ -72,18 +78,12 @@ class MatchedNormShrink:
         grad.mul_(matched_factor(grad, B, self.f).unsqueeze(1))
 
 
-class PostAdamProjection:
+class PostAdamProjection(_FractionHook):
     """Project the whole AdamW update instead of the gradient: at steps >= start, θ ← θ_prev + Δ − f·(Δ − BBᵀΔ)
     with Δ = θ − θ_prev the step just taken (the gradient is left alone). bases [N, P, K], f in [0, 1]; at f = 1
     every update from `start` on lies in span(B)."""
-
-    def __init__(self, bases: Tensor, f: float, *, start: int = 500, label: str = ""):
-        if not 0 <= f <= 1:
-            raise ValueError(f"f={f}: must lie in [0, 1]")
-        self.bases, self.f, self.start = bases.float(), float(f), start
-        self.key = f"post-adam:f={self.f}:start={start}:{label}:{_digest(self.bases.numpy())}"
-        self._dev: dict = {}
-        self._prev: Optional[Tensor] = None
+    kind = "post-adam"
+    _prev: Optional[Tensor] = None
 
     def __call__(self, step: int, grad: Tensor, view: StackView) -> None:
         self._prev = view.theta.clone() if step >= self.start and self.f > 0 else None
