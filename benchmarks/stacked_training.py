@@ -4,11 +4,16 @@ Measures training steps per second (run-steps/s = R x steps / seconds) of
   stacked     grokbook's trainer with all R runs in one stack;
   sequential  grokbook's trainer, one run at a time (R stacks of 1);
   reference   (optional, --reference) the papers' loop structure: one nn.TransformerEncoder model and one
-              torch.optim.AdamW per run, trained one run at a time.
-All in one process, same step count, same model. Evaluation is limited to the first and last step.
+              torch.optim.AdamW per run, trained one run at a time;
+  compiled    (optional, --compile) the stacked trainer with `compile_step=True` (torch.compile of the loss and
+              of the AdamW update); its one-off compilation is timed separately (compile_s) on a short run of
+              the same shapes and is not part of the steps/s.
+All in one process, same model. Every time is marginal: the wall time of a run of BASE + steps steps minus that
+of a run of BASE steps, so set-up, the evaluations at the first and last step (grokbook) and model construction
+(reference) cancel and what remains is the cost of `steps` training steps.
 
   python benchmarks/stacked_training.py --device cpu --scale smoke --runs 1 8 32 --steps 40
-  python benchmarks/stacked_training.py --device cuda --scale paper --runs 1 8 32 128 --steps 300 --reference
+  python benchmarks/stacked_training.py --device cuda --scale paper --runs 1 8 32 128 --steps 300 --reference --compile
 """
 from __future__ import annotations
 
@@ -35,9 +40,10 @@ SCALES = {   # smoke: the CPU smoke model; paper: the Xu papers' model at p = 97
 }
 
 
-def configs(scale: str, R: int, steps: int, device: str) -> list[RunConfig]:
+def configs(scale: str, R: int, steps: int, device: str, compiled: bool = False) -> list[RunConfig]:
     return [RunConfig(**SCALES[scale], seed=s, steps=steps, eval_every=steps, snapshot_every=steps,
-                      snapshot_groups=(), stop_on_grok=False, device=device) for s in range(R)]
+                      snapshot_groups=(), stop_on_grok=False, device=device, compile_step=compiled)
+            for s in range(R)]
 
 
 def _sync(device: str) -> None:
@@ -96,6 +102,14 @@ def time_reference(cfgs: list[RunConfig]) -> float:
     return time.perf_counter() - t
 
 
+BASE = 2   # steps of the short run whose time is subtracted
+
+
+def marginal(timer, steps: int) -> float:
+    """Seconds that `steps` more training steps cost: timer(BASE + steps) - timer(BASE)."""
+    return timer(BASE + steps) - timer(BASE)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu")
@@ -103,22 +117,33 @@ def main() -> None:
     ap.add_argument("--runs", type=int, nargs="+", default=[1, 8, 32, 128])
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--reference", action="store_true", help="also time the papers' one-model-per-run loop")
+    ap.add_argument("--compile", action="store_true", help="also time the stacked trainer with compile_step")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = ap.parse_args()
     time_grokbook(configs(args.scale, 2, 5, args.device), stacked=True)   # warm-up (allocator, kernels)
     rows = []
     for R in args.runs:
-        cfgs = configs(args.scale, R, args.steps, args.device)
-        row = {"R": R, "steps": args.steps,
-               "stacked_s": time_grokbook(cfgs, stacked=True), "sequential_s": time_grokbook(cfgs, stacked=False)}
+        timers = {"stacked": lambda n: time_grokbook(configs(args.scale, R, n, args.device), stacked=True),
+                  "sequential": lambda n: time_grokbook(configs(args.scale, R, n, args.device), stacked=False)}
         if args.reference:
-            row["reference_s"] = time_reference(cfgs)
-        for k in ("stacked", "sequential", "reference"):
+            timers["reference"] = lambda n: time_reference(configs(args.scale, R, n, args.device))
+        row = {"R": R, "steps": args.steps}
+        if args.compile:
+            compiled = lambda n: time_grokbook(configs(args.scale, R, n, args.device, True), stacked=True)  # noqa: E731
+            row["compile_s"] = compiled(BASE)           # first call at these shapes: compilation included
+            timers["compiled"] = compiled
+        for name, timer in timers.items():
+            row[f"{name}_s"] = marginal(timer, args.steps)
+        for k in ("stacked", "sequential", "reference", "compiled"):
             if f"{k}_s" in row:
                 row[f"{k}_run_steps_per_s"] = R * args.steps / row[f"{k}_s"]
         row["speedup_vs_sequential"] = row["sequential_s"] / row["stacked_s"]
         if args.reference:
             row["speedup_vs_reference"] = row["reference_s"] / row["stacked_s"]
+        if args.compile:
+            row["compiled_speedup_vs_stacked"] = row["stacked_s"] / row["compiled_s"]
+            if args.reference:
+                row["compiled_speedup_vs_reference"] = row["reference_s"] / row["compiled_s"]
         rows.append(row)
         print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
     env = {"device": args.device, "scale": args.scale, "model": SCALES[args.scale], "torch": torch.__version__,
@@ -128,7 +153,8 @@ def main() -> None:
     path = args.out / f"stacked_training-{args.device.split(':')[0]}-{args.scale}.json"
     path.write_text(json.dumps({"env": env, "rows": rows}, indent=1))
     head = "| R | stacked run-steps/s | sequential run-steps/s | speed-up |" + \
-           (" reference run-steps/s | speed-up vs reference |" if args.reference else "")
+           (" reference run-steps/s | speed-up vs reference |" if args.reference else "") + \
+           (" compiled run-steps/s | compiled vs stacked | compile s |" if args.compile else "")
     print(f"\n{env['device_name'] or args.device}, scale={args.scale}, torch {env['torch']}, {env['threads']} threads\n")
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
@@ -137,6 +163,9 @@ def main() -> None:
                f"{r['speedup_vs_sequential']:.2f}× |"
         if args.reference:
             line += f" {r['reference_run_steps_per_s']:.1f} | {r['speedup_vs_reference']:.2f}× |"
+        if args.compile:
+            line += f" {r['compiled_run_steps_per_s']:.1f} | {r['compiled_speedup_vs_stacked']:.2f}× | " \
+                    f"{r['compile_s']:.0f} |"
         print(line)
     print(f"\nwritten {path}")
 

@@ -145,3 +145,23 @@ def test_performance_page_tables_every_benchmark_file_and_each_executed_claims_w
     assert "| 8 | 80.0 | 10.0 | 8.00× |" in page and "papers' loop run-steps/s" not in page
     assert f"| `{smoke.id}` | smoke | x86_64 | 312 s |" in page and f"| `{paper.id}` | paper |" in page
     assert f"`{not_run.id}`" not in page
+
+
+def test_performance_page_shows_compiled_columns_and_the_paper_plan(staged):
+    bench = Path(book.project_root()) / "benchmarks" / "results"
+    bench.mkdir(parents=True)
+    assert "No plan in `benchmarks/results/` yet" in book.performance_page()
+    row = {"R": 32, "steps": 20, "stacked_run_steps_per_s": 100.0, "sequential_run_steps_per_s": 50.0,
+           "speedup_vs_sequential": 2.0, "compiled_run_steps_per_s": 150.0, "compiled_speedup_vs_stacked": 1.5,
+           "compile_s": 21.4}
+    env = {"device": "cpu", "scale": "smoke", "model": {"p": 47}, "torch": "2.13.0", "threads": 2}
+    (bench / "stacked_training-cpu-smoke.json").write_text(json.dumps({"env": env, "rows": [row]}))
+    stack = {"runs": 30, "hook": "", "p": 97, "d_model": 128, "n_layers": 2, "n_tasks": 2, "steps": 300000,
+             "run_steps": 9000000, "probe_every": 200, "snapshot_gb": 1.5, "claims": ["a", "b"]}
+    plan = {"profile": "paper", "paper": None, "claims": ["a", "b"], "stacks": [stack],
+            "total": {"stacks": 1, "runs": 30, "run_steps": 9000000, "snapshot_gb": 1.5, "hooked_runs": 0}}
+    (bench / "plan-paper.json").write_text(json.dumps(plan))
+    page = book.performance_page()
+    assert "| 32 | 100.0 | 50.0 | 2.00× | 150.0 | 1.50× | 21 |" in page and "papers' loop" not in page.split("###")[1]
+    assert "30 runs in 1 stacks, at most 9,000,000 run-steps" in page and "for 2 claims." in page
+    assert "| 30 | 97 | 128 | 2 | 2 | 300,000 | 9,000,000 | 200 | 1.50 | - | `a`, `b` |" in page

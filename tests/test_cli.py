@@ -162,3 +162,21 @@ def test_reproduce_skips_claims_whose_ledger_is_current(tmp_path, monkeypatch, c
 
 def test_reproduce_rejects_a_nonpositive_jobs_count(capsys):
     assert "--jobs 0" in error_of(capsys, "reproduce", "--jobs", "0")
+
+
+def test_compile_flag_reaches_every_config_the_kernel_builds(monkeypatch):
+    import dataclasses
+    import os
+    from grokbook.config import RunConfig
+    monkeypatch.setenv("GROKBOOK_COMPILE", "0")                 # restored after the test
+    assert RunConfig().compile_step is False
+    with pytest.raises(Executed):                               # validated, then the notebook would run
+        cli.main(["run", CLAIM, "--compile"])
+    assert os.environ["GROKBOOK_COMPILE"] == "1"                # papermill's kernel inherits the environment
+    c = RunConfig(p=11)
+    assert c.compile_step is True and c.to_dict()["compile_step"] is True
+    monkeypatch.setenv("GROKBOOK_COMPILE", "0")
+    assert dataclasses.replace(c, seed=3).compile_step is True  # an explicit value survives replace()
+    monkeypatch.setenv("GROKBOOK_COMPILE", "yes")
+    with pytest.raises(cli.ConfigError, match="GROKBOOK_COMPILE='yes'"):
+        RunConfig()

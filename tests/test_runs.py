@@ -140,7 +140,7 @@ def test_a_gradient_hook_needs_a_key_and_gets_its_own_entries(tmp_path):
 
 
 def test_planning_mode_records_missing_configs_and_stops(tmp_path, monkeypatch):
-    from grokbook.runs import PlanComplete, load_or_train, planned_configs
+    from grokbook.runs import PlanComplete, load_or_train, plan_entries, planned_configs
     plan = tmp_path / "plan.jsonl"
     monkeypatch.setenv("GROKBOOK_PLAN", str(plan))
     a = RunConfig(p=11, d_model=16, n_heads=2, d_ff=32, n_layers=1, steps=20, seed=1)
@@ -150,6 +150,14 @@ def test_planning_mode_records_missing_configs_and_stops(tmp_path, monkeypatch):
     with pytest.raises(PlanComplete):
         load_or_train([b], root=tmp_path / "cache")                 # planned twice, listed once
     assert planned_configs(plan) == [a, b]
+
+    def hook(step, grad, view):
+        grad.zero_()
+    hook.key = "zero"
+    with pytest.raises(PlanComplete, match="hooked run"):
+        load_or_train([a], grad_hook=hook, root=tmp_path / "cache")
+    assert plan_entries(plan) == [(a, ""), (b, ""), (a, "zero")]   # listed for the record ...
+    assert planned_configs(plan) == [a, b]                         # ... trained in the real pass
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
 
 
@@ -176,3 +184,18 @@ def test_parallel_callers_train_a_shared_run_once(tmp_path, monkeypatch):
         a, b = pool.map(job, range(2))
     assert calls == [1]                      # one training; the second caller read the cache after the lock
     np.testing.assert_array_equal(a.theta_final, b.theta_final)
+
+
+def test_plan_stacks_groups_by_shape_and_hook_and_counts_budgets_and_snapshot_memory():
+    import dataclasses
+    from grokbook.model import n_params
+    from grokbook.runs import plan_stacks
+    a = RunConfig(p=11, d_model=16, n_heads=2, d_ff=32, n_layers=1, steps=1000, snapshot_every=100, seed=1)
+    b = dataclasses.replace(a, seed=2, weight_decay=0.5)                    # same stack as a
+    c = dataclasses.replace(a, steps=500, snapshot_groups=("attn", "all"), snapshot_cap=4)   # another shape
+    rows = plan_stacks({(a, ""): ["x"], (b, ""): ["y", "x"], (c, ""): ["y"], (a, "zero"): ["z"]})
+    assert [(r["runs"], r["hook"], r["steps"], r["run_steps"], r["claims"]) for r in rows] == [
+        (2, "", 1000, 2000, ["x", "y"]), (1, "zero", 1000, 1000, ["z"]), (1, "", 500, 500, ["y"])]
+    attn = 4 * 1 * 16 * 16                                                  # W_Q, W_K, W_V, W_O of one layer
+    assert rows[0]["snapshot_gb"] == pytest.approx(2 * 11 * attn * 4e-9)   # 11 snapshots (0, 100, ..., 1000)
+    assert rows[2]["snapshot_gb"] == pytest.approx(4 * (attn + n_params(c)) * 4e-9)   # capped at 4

@@ -1,6 +1,7 @@
 """The stacked training loop: stacked = alone, determinism, AdamW arithmetic, per-run clipping, gradient
 hooks, the grok stop rule and resuming from a checkpoint. Tiny models (p 11–13, d_model 16–32, 1 layer)."""
 import dataclasses
+import functools
 
 import numpy as np
 import pytest
@@ -79,20 +80,25 @@ def test_stack_must_share_shapes_and_schedule():
         fit([tiny(), tiny(d_model=32, n_heads=2)])
 
 
-def test_adamw_matches_torch_optim_adamw_with_the_same_clipped_gradients():
-    cfgs = [tiny(seed=1, steps=6, lr=1e-2, weight_decay=0.5), tiny(seed=2, steps=6, lr=3e-3, weight_decay=1.0)]
-    grads = []
-    runs = fit(cfgs, grad_hook=lambda step, g, view: grads.append(g.clone()))      # clipped gradients [R, P]
-    assert len(grads) == 6
-    assert all(float(n) <= 1.0 + 1e-5 for g in grads for n in g.norm(dim=1))           # grad_clip = 1
+def assert_torch_adamw_gives(cfgs, runs, grads, rtol, atol):
+    """torch.optim.AdamW fed each run's recorded (clipped) gradients ends at the run's final θ."""
     for r, (c, run) in enumerate(zip(cfgs, runs)):
         p = nn.Parameter(torch.from_numpy(run.theta_init.copy()))
         opt = torch.optim.AdamW([p], lr=c.lr, betas=(c.beta1, c.beta2), eps=c.eps, weight_decay=c.weight_decay)
         for g in grads:
             p.grad = g[r].clone()
             opt.step()
-        torch.testing.assert_close(p.detach(), torch.from_numpy(run.theta_final), rtol=1e-6, atol=1e-7)
+        torch.testing.assert_close(p.detach(), torch.from_numpy(run.theta_final), rtol=rtol, atol=atol)
         assert not torch.allclose(p.detach(), torch.from_numpy(run.theta_init))
+
+
+def test_adamw_matches_torch_optim_adamw_with_the_same_clipped_gradients():
+    cfgs = [tiny(seed=1, steps=6, lr=1e-2, weight_decay=0.5), tiny(seed=2, steps=6, lr=3e-3, weight_decay=1.0)]
+    grads = []
+    runs = fit(cfgs, grad_hook=lambda step, g, view: grads.append(g.clone()))      # clipped gradients [R, P]
+    assert len(grads) == 6
+    assert all(float(n) <= 1.0 + 1e-5 for g in grads for n in g.norm(dim=1))           # grad_clip = 1
+    assert_torch_adamw_gives(cfgs, runs, grads, rtol=1e-6, atol=1e-7)
 
 
 def test_gradient_clipping_is_per_run():
@@ -243,3 +249,28 @@ def test_a_late_field_at_its_default_leaves_the_cache_key_unchanged():
     c = tiny()
     assert "snapshot_cap" not in c.to_dict()
     assert c.key() == tiny(snapshot_cap=0).key() != tiny(snapshot_cap=8).key()
+
+
+def test_compiled_step_is_adamw_repeats_exactly_and_survives_a_run_leaving_the_stack(grok_pair, monkeypatch):
+    """compile_step: torch.compile of the loss and of the AdamW update (step count as a device tensor)."""
+    cfgs = [tiny(seed=1, steps=6, lr=1e-2, weight_decay=0.5, compile_step=True),
+            tiny(seed=2, steps=6, lr=3e-3, weight_decay=1.0, compile_step=True)]
+    grads = []
+    runs = fit(cfgs, grad_hook=lambda step, g, view: grads.append(g.clone()))
+    assert_torch_adamw_gives(cfgs, runs, grads, rtol=1e-5, atol=1e-6)
+    for a, b in zip(fit(cfgs), runs):                            # same config + seed: the same trajectory
+        assert_same_run(a, b, exact=True)
+    eager = fit([dataclasses.replace(c, compile_step=False) for c in cfgs])
+    for a, b in zip(eager, runs):   # other rounding, same arithmetic (Adam's ±lr steps on ~0 gradients differ)
+        moved = np.linalg.norm(a.theta_final - a.theta_init)
+        assert np.linalg.norm(a.theta_final - b.theta_final) < 0.02 * moved
+    assert "compile_step" not in eager[0].config.to_dict() and eager[0].config.key() != runs[0].config.key()
+    (g_cfg, noise_cfg), (grok_run, _), _ = grok_pair            # the stack shrinks from 2 runs to 1 midway:
+    # the recompile at the smaller stack, checked without Inductor's C++ build (a minute on 2 cores)
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="aot_eager"))
+    compiled = fit([dataclasses.replace(c, compile_step=True) for c in (g_cfg, noise_cfg)])
+    g = compiled[0].grok_step()
+    assert g is not None and compiled[0].final_step == g + 15 and compiled[1].final_step == 300
+    assert abs(g - grok_run.grok_step()) <= 20                   # the eager run passes at 170–180
+    with pytest.raises(ConfigError, match="compile_step"):
+        tiny(compile_step="yes")

@@ -172,19 +172,47 @@ def benchmark_tables() -> list[str]:
     for f in sorted((project_root() / "benchmarks" / "results").glob("stacked_training-*.json")):
         d = json.loads(f.read_text())
         env, rows = d["env"], d["rows"]
-        ref = all("reference_run_steps_per_s" in r for r in rows)
+        cols = [("stacked", "stacked run-steps/s", "stacked_run_steps_per_s", ".1f"),
+                ("sequential", "sequential run-steps/s", "sequential_run_steps_per_s", ".1f"),
+                ("sequential", "stacked vs sequential", "speedup_vs_sequential", ".2f×"),
+                ("reference", "papers' loop run-steps/s", "reference_run_steps_per_s", ".1f"),
+                ("reference", "stacked vs papers' loop", "speedup_vs_reference", ".2f×"),
+                ("compiled", "compiled run-steps/s", "compiled_run_steps_per_s", ".1f"),
+                ("compiled", "compiled vs stacked", "compiled_speedup_vs_stacked", ".2f×"),
+                ("compiled", "compiled vs papers' loop", "compiled_speedup_vs_reference", ".2f×"),
+                ("compiled", "first compile s", "compile_s", ".0f")]
+        cols = [c for c in cols if all(c[2] in r for r in rows)]
         out += [f"### {env['device']} · {env['scale']} model", "",
                 f"{env.get('device_name') or env['device']}; torch {env['torch']}, {env['threads']} CPU threads, "
                 f"model {env['model']}; {rows[0]['steps']} steps per run; file `benchmarks/results/{f.name}`.", "",
-                "| R | stacked run-steps/s | sequential run-steps/s | stacked vs sequential |"
-                + (" papers' loop run-steps/s | stacked vs papers' loop |" if ref else ""),
-                "|---|---|---|---|" + ("---|---|" if ref else "")]
+                "| R | " + " | ".join(c[1] for c in cols) + " |", "|---|" + "---|" * len(cols)]
         for r in rows:
-            out.append(f"| {r['R']} | {r['stacked_run_steps_per_s']:.1f} | {r['sequential_run_steps_per_s']:.1f} | "
-                       f"{r['speedup_vs_sequential']:.2f}× |" + (f" {r['reference_run_steps_per_s']:.1f} | "
-                                                                  f"{r['speedup_vs_reference']:.2f}× |" if ref else ""))
+            out.append(f"| {r['R']} | " + " | ".join(format(r[c[2]], c[3].rstrip("×")) + ("×" if c[3].endswith("×")
+                                                        else "") for c in cols) + " |")
         out.append("")
     return out or ["No benchmark results in `benchmarks/results/` yet.", ""]
+
+
+def plan_table(profile: str = "paper") -> list[str]:
+    """The stacks the paper profile trains, from `grokbook plan --out benchmarks/results/plan-paper.json`."""
+    import json
+    f = project_root() / "benchmarks" / "results" / f"plan-{profile}.json"
+    if not f.exists():
+        return [f"No plan in `benchmarks/results/` yet (`grokbook plan --profile {profile} --out {f.name}`).", ""]
+    d = json.loads(f.read_text())
+    t = d["total"]
+    out = [f"{t['runs']} runs in {t['stacks']} stacks, at most {t['run_steps']:,} run-steps (runs that stop on "
+           f"grokking cost less), {t['snapshot_gb']} GB of parameter snapshots (an upper bound too), for "
+           f"{len(d['claims'])} claims. The planning pass sees the first training call of each notebook only: runs "
+           "that depend on earlier results (the gradient-deletion interventions, for example) are not counted. "
+           "File `benchmarks/results/" + f.name + "`.", "",
+           "| runs | p | d_model | layers | tasks | step budget | run-steps | probe every | snapshots GB | hook | "
+           "first needed by |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in d["stacks"]:
+        out.append(f"| {r['runs']} | {r['p']} | {r['d_model']} | {r['n_layers']} | {r['n_tasks']} | {r['steps']:,} | "
+                   f"{r['run_steps']:,} | {r['probe_every'] or '-'} | {r['snapshot_gb']:.2f} | {r['hook'] or '-'} | "
+                   + ", ".join(f"`{i}`" for i in r["claims"]) + " |")
+    return out + [""]
 
 
 def wall_table() -> list[str]:
@@ -207,7 +235,17 @@ def performance_page() -> str:
         "runs trained stacked, the same R runs one after another with our trainer, and (where listed) the papers' "
         "own loop structure (one `nn.TransformerEncoder` and one `torch.optim.AdamW` per run), all in one process "
         "on one device. Ratios are only compared within one table (one run of the benchmark).", "",
-        "## Stacked vs one-at-a-time training", "", *benchmark_tables(),
+        "## Stacked vs one-at-a-time training", "",
+        "Times are marginal (a run of 2 + n steps minus a run of 2 steps), so set-up and the evaluations at the "
+        "first and last step cancel. *compiled* is the stacked trainer with `compile_step=True` (`torch.compile` "
+        "of the loss and of the AdamW update; `grokbook run/reproduce --compile`); its first compilation at new "
+        "shapes is listed separately (Inductor's on-disk cache makes a second process faster). CPU timings on a "
+        "shared 2-core machine are noisy (repeated runs of the benchmark can differ by a factor of two): read the "
+        "CPU tables for direction only.", "",
+        *benchmark_tables(),
+        "## What the paper profile trains", "",
+        "`grokbook plan --profile paper` executes every notebook up to its first training call and lists the runs "
+        "`grokbook reproduce --profile paper` would train, grouped into stacks of one shape.", "", *plan_table(),
         "## Wall time per claim", "",
         "Wall time of the executed notebook each page shows (training included when the run cache was cold; "
         "notebooks that reuse a shared grid read it from the cache).", "", *wall_table(), ""])

@@ -140,7 +140,8 @@ def run_claim(claim_id: str, profile: str = "smoke", user: list[tuple[str, str]]
     os.environ["GROKBOOK_LEDGER"] = str(led.resolve())
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # busy-waiting threads stall shared CPUs
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")    # numpy's small Gram products: 10-20x slower threaded
-    shown = {k: v for k, v in params.items() if k != "profile"}
+    shown = {k: v for k, v in params.items() if k != "profile"} | (
+        {"compile_step": True} if os.environ.get("GROKBOOK_COMPILE") == "1" else {})
     print(f"[{claim_id}] profile={label} {shown} -> {out}", flush=True)
     t0 = time.perf_counter()
     try:
@@ -155,6 +156,7 @@ def run_claim(claim_id: str, profile: str = "smoke", user: list[tuple[str, str]]
         raise CliError(f"{claim_id}: the notebook finished without recording a ledger entry ({led})")
     if not user:                                       # stamp what produced it (reproduce skips current entries)
         entry["source_digest"] = source_digest(nb, profile)
+        entry["compile_step"] = os.environ.get("GROKBOOK_COMPILE") == "1"
         tmp = led.with_suffix(".tmp")
         tmp.write_text(json.dumps(entry, indent=1, ensure_ascii=False))
         os.replace(tmp, led)
@@ -163,31 +165,78 @@ def run_claim(claim_id: str, profile: str = "smoke", user: list[tuple[str, str]]
     return out
 
 
-def plan_and_train(claims: list[registry.Claim], profile: str) -> None:
-    """Planning pass: execute each notebook until its first training call (GROKBOOK_PLAN makes load_or_train
-    record the missing configs and stop), then train all of them at once, grouped into stacks of compatible
-    runs across notebooks. Runs that need a hook or earlier results are left to the real pass."""
+def collect_plan(claims: list[registry.Claim], profile: str) -> dict:
+    """Planning pass: execute each notebook until its first training call ($GROKBOOK_PLAN makes load_or_train
+    record the missing runs and stop). -> {(config, hook key): [claim ids that asked for it]}, in first-seen
+    order; later training calls of a notebook (runs that depend on earlier results) are not seen."""
     import tempfile
     import papermill
-    from .runs import load_or_train, planned_configs
+    from .runs import plan_entries
+    needs: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        plan = Path(tmp) / "plan.jsonl"
-        os.environ["GROKBOOK_PLAN"] = str(plan)
         try:
             for i, claim in enumerate(claims, 1):
                 _, nb, params, _ = resolve(claim.id, profile, [])
                 print(f"plan [{i}/{len(claims)}] {claim.id}", flush=True)
+                os.environ["GROKBOOK_PLAN"] = str(Path(tmp) / f"{i}.jsonl")
                 try:
                     papermill.execute_notebook(str(nb), str(Path(tmp) / "plan.ipynb"), parameters=params,
                                                cwd=str(project_root()), kernel_name="python3", progress_bar=False)
                 except papermill.PapermillExecutionError:
                     pass                       # PlanComplete (or an error the real pass will report)
+                for entry in plan_entries(Path(tmp) / f"{i}.jsonl"):
+                    needs.setdefault(entry, []).append(claim.id)
         finally:
             os.environ.pop("GROKBOOK_PLAN", None)
-        cfgs = planned_configs(plan)
+    return needs
+
+
+def plan_and_train(claims: list[registry.Claim], profile: str) -> None:
+    """Train every run the planning pass found (hooked ones excepted) at once, in stacks of compatible runs
+    across notebooks, before the notebooks execute."""
+    from .runs import load_or_train
+    cfgs = [c for c, hook in collect_plan(claims, profile) if not hook]   # distinct, first-seen order
     print(f"plan: {len(cfgs)} run(s) to train before executing the notebooks", flush=True)
     if cfgs:
         load_or_train(cfgs)
+
+
+def claims_to_run(profile: str, paper: str | None, force: bool) -> list[registry.Claim]:
+    """Implemented claims (of one paper) whose ledger entry for this profile is not current (all with force)."""
+    if profile not in PROFILES:
+        raise CliError(f"--profile {profile!r} is unknown; choose one of {list(PROFILES)}")
+    todo, implemented = [], [c for c in registry.claims(paper) if c.notebook is not None]
+    for claim in implemented:
+        if not force and is_current(claim, profile):
+            print(f"[{claim.id}] current ({profile} ledger matches the notebook and library): skipped", flush=True)
+        else:
+            todo.append(claim)
+    print(f"--profile {profile}: {len(todo)} of {len(implemented)} claim(s) to run", flush=True)
+    return todo
+
+
+def cmd_plan(profile: str, paper: str | None, force: bool, out: Path | None) -> None:
+    """Print (and write as JSON) the runs `reproduce` would train for these claims, grouped into stacks."""
+    from .runs import plan_stacks
+    todo = claims_to_run(profile, paper, force)
+    rows = plan_stacks(collect_plan(todo, profile))
+    total = {"stacks": len(rows), "runs": sum(r["runs"] for r in rows),
+             "run_steps": sum(r["run_steps"] for r in rows), "snapshot_gb": round(sum(r["snapshot_gb"] for r in rows), 2),
+             "hooked_runs": sum(r["runs"] for r in rows if r["hook"])}
+    print(f"\n{'runs':>5} {'p':>4} {'d':>4} {'L':>2} {'T':>2} {'steps':>8} {'run-steps':>11} {'probe':>6} "
+          f"{'snap GB':>8} hook claims")
+    for r in rows:
+        print(f"{r['runs']:5d} {r['p']:4d} {r['d_model']:4d} {r['n_layers']:2d} {r['n_tasks']:2d} {r['steps']:8d} "
+              f"{r['run_steps']:11,d} {r['probe_every']:6d} {r['snapshot_gb']:8.2f} {r['hook'] or '-'} "
+              f"{', '.join(r['claims'])}")
+    print(f"total: {total['runs']} runs in {total['stacks']} stacks, {total['run_steps']:,} run-steps at most "
+          f"({total['hooked_runs']} hooked runs train in the real pass), {total['snapshot_gb']} GB of snapshots; "
+          f"first training call of each notebook only")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"profile": profile, "paper": paper, "claims": [c.id for c in todo],
+                                   "total": total, "stacks": rows}, indent=1))
+        print(f"written {out}")
 
 
 def _run_detached(claim_id: str, profile: str) -> tuple[int, str]:
@@ -203,15 +252,7 @@ def _run_detached(claim_id: str, profile: str) -> tuple[int, str]:
 
 def reproduce(profile: str, paper: str | None, force: bool, plan: bool, jobs: int = 1) -> None:
     """Execute every implemented claim (of one paper), skipping those whose ledger entry is current."""
-    if profile not in PROFILES:
-        raise CliError(f"--profile {profile!r} is unknown; choose one of {list(PROFILES)}")
-    todo, implemented = [], [c for c in registry.claims(paper) if c.notebook is not None]
-    for claim in implemented:
-        if not force and is_current(claim, profile):
-            print(f"[{claim.id}] current ({profile} ledger matches the notebook and library): skipped", flush=True)
-        else:
-            todo.append(claim)
-    print(f"reproduce --profile {profile}: {len(todo)} of {len(implemented)} claim(s) to run", flush=True)
+    todo = claims_to_run(profile, paper, force)
     if plan and todo:
         plan_and_train(todo, profile)
     failed = []
@@ -256,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="override a notebook parameter (YAML literal), repeatable")
     r.add_argument("--output", type=Path, help="executed notebook path (ledger written beside it)")
+    compile_help = "train with compile_step=True (torch.compile'd step; other rounding, so other cached runs)"
+    r.add_argument("--compile", action="store_true", help=compile_help)
     rp = sub.add_parser("reproduce", help="execute every implemented claim")
     rp.add_argument("--profile", default="smoke")
     rp.add_argument("--paper", help=f"only this paper: {', '.join(registry.PAPER_ORDER)}")
@@ -265,10 +308,19 @@ def main(argv: list[str] | None = None) -> int:
                          "(default: on for the paper profile)")
     rp.add_argument("--jobs", type=int, default=1,
                     help="claims executed at the same time (separate processes; runs they share train once)")
+    rp.add_argument("--compile", action="store_true", help=compile_help)
+    pl = sub.add_parser("plan", help="list the runs `reproduce` would train, grouped into stacks (trains nothing)")
+    pl.add_argument("--profile", default="paper")
+    pl.add_argument("--paper", help=f"only this paper: {', '.join(registry.PAPER_ORDER)}")
+    pl.add_argument("--force", action="store_true", help="plan claims whose ledger entry is current too")
+    pl.add_argument("--out", type=Path, help="also write the plan as JSON (the Performance page reads "
+                                               "benchmarks/results/plan-<profile>.json)")
     sub.add_parser("book", help="build the HTML book into build/html")
     c = sub.add_parser("claims", help="print the scorecard")
     c.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    if getattr(args, "compile", False):
+        os.environ["GROKBOOK_COMPILE"] = "1"       # inherited by the notebook kernels (config._compile_default)
     try:
         if args.cmd == "run":
             run_claim(args.claim, args.profile, [tuple(x) for x in args.p], args.output)
@@ -277,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise CliError(f"--jobs {args.jobs} is out of range; it must be an integer >= 1")
             reproduce(args.profile, args.paper, args.force,
                       args.plan if args.plan is not None else args.profile == "paper", args.jobs)
+        elif args.cmd == "plan":
+            cmd_plan(args.profile, args.paper, args.force, args.out)
         elif args.cmd == "book":
             from .book import build
             print(build())

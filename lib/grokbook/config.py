@@ -9,14 +9,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from .tasks import ConfigError, check_split, check_task, domain_pairs
 
-SNAPSHOT_GROUPS = ("attn", "all")
-LATE_FIELDS = {"snapshot_cap": 0}    # fields added after cache schema 2, with their defaults   # attn: W_Q, W_K, W_V, W_O of every layer; all: the whole θ
+SNAPSHOT_GROUPS = ("attn", "all")   # attn: W_Q, W_K, W_V, W_O of every layer; all: the whole θ
+LATE_FIELDS = {"snapshot_cap": 0, "compile_step": False}   # fields added after cache schema 2, with their defaults
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,9 @@ class RunConfig:
     grok_threshold: float = 0.98         # grok rule: test acc >= threshold ...
     grok_patience: int = 3               # ... at this many consecutive evals (the step of the last one counts)
     device: str = "cpu"
+    compile_step: bool = dataclasses.field(default_factory=lambda: _compile_default())
+                                         # torch.compile the loss/gradient and the AdamW update (train.py): other
+                                         # float rounding, so another trajectory and another cache key
 
     def __post_init__(self):
         for f in dataclasses.fields(self):     # numpy scalars (np.arange seeds, ...) break the JSON cache key
@@ -94,6 +98,8 @@ class RunConfig:
         bad = [g for g in self.snapshot_groups + self.probe_groups if g not in SNAPSHOT_GROUPS]
         if bad:
             raise ConfigError(f"snapshot_groups/probe_groups: unknown group {bad[0]!r}; known groups: {list(SNAPSHOT_GROUPS)}")
+        if not isinstance(self.compile_step, bool):
+            raise ConfigError(f"compile_step={self.compile_step!r} must be true or false")
         if not (self.device == "cpu" or self.device.startswith("cuda")):
             raise ConfigError(f"device={self.device!r} is not supported; use 'cpu' or 'cuda'")
 
@@ -122,6 +128,15 @@ class RunConfig:
         """Hash of every field: the run cache's key."""
         blob = json.dumps(self.to_dict(), sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _compile_default() -> bool:
+    """compile_step's default: off, or on in a process where $GROKBOOK_COMPILE=1 (what `grokbook run/reproduce
+    --compile` sets for the notebook kernels, so that every config a notebook builds is compiled)."""
+    value = os.environ.get("GROKBOOK_COMPILE", "0")
+    if value not in ("0", "1"):
+        raise ConfigError(f"GROKBOOK_COMPILE={value!r} is out of range; use 0 or 1")
+    return value == "1"
 
 
 def sweep(base: RunConfig, **axes) -> list[RunConfig]:

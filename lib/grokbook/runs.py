@@ -104,24 +104,53 @@ class PlanComplete(RuntimeError):
     been written to the plan file; the notebook stops there (`grokbook reproduce` trains the plan stacked)."""
 
 
-def _plan(cfgs: list[RunConfig], missing: list[int], hooked: bool) -> None:
+def _plan(cfgs: list[RunConfig], missing: list[int], hook_key: str) -> None:
+    """In planning mode, append the missing configs to the plan file (one JSON line each: config and hook key)
+    and stop the notebook. Hooked runs are listed for the record but trained in the real pass (a hook is code,
+    and may depend on earlier runs)."""
     plan = os.environ.get("GROKBOOK_PLAN")
     if not plan or not missing:
         return
-    lines = list(dict.fromkeys(json.dumps(cfgs[i].to_dict()) for i in missing))
-    if not hooked:                      # runs that depend on a hook (and on earlier runs) train in the real pass
-        with open(plan, "a") as f:
-            f.writelines(line + "\n" for line in lines)
-    raise PlanComplete(f"planned {len(lines)} run(s)" if not hooked else "a hooked run: left to the real pass")
+    lines = list(dict.fromkeys(json.dumps({"config": cfgs[i].to_dict(), "hook": hook_key}) for i in missing))
+    with open(plan, "a") as f:
+        f.writelines(line + "\n" for line in lines)
+    raise PlanComplete(f"planned {len(lines)} run(s)" if not hook_key else "a hooked run: left to the real pass")
 
 
-def planned_configs(plan: Path) -> list[RunConfig]:
-    """The distinct configs of a plan file, in first-seen order."""
+def plan_entries(plan: Path) -> list[tuple[RunConfig, str]]:
+    """The distinct (config, hook key) pairs of a plan file, in first-seen order."""
     seen = {}
     for line in Path(plan).read_text().splitlines() if Path(plan).exists() else []:
         d = json.loads(line)
         seen.setdefault(json.dumps(d, sort_keys=True), d)
-    return [RunConfig(**d) for d in seen.values()]
+    return [(RunConfig(**d["config"]), d["hook"]) for d in seen.values()]
+
+
+def planned_configs(plan: Path) -> list[RunConfig]:
+    """The distinct configs of a plan file that train without a hook (the planning pass trains these)."""
+    return [c for c, hook in plan_entries(plan) if not hook]
+
+
+def plan_stacks(needs: dict[tuple[RunConfig, str], list[str]]) -> list[dict]:
+    """The stacks a plan trains: one row per (stack shape, hook) with its runs, the claims that need them, its
+    step budget and the run-steps it costs at most (runs that stop on grokking cost less), largest first."""
+    from .model import n_params
+    groups: dict[tuple, list[RunConfig]] = defaultdict(list)
+    claims: dict[tuple, list[str]] = defaultdict(list)
+    for (c, hook), ids in needs.items():
+        groups[(stack_key(c), hook)].append(c)
+        claims[(stack_key(c), hook)] += [i for i in ids if i not in claims[(stack_key(c), hook)]]
+    rows = []
+    for (sk, hook), cs in groups.items():
+        c = cs[0]
+        n_snap = c.steps // c.snapshot_every + 1
+        n_snap = min(n_snap, c.snapshot_cap) if c.snapshot_cap else n_snap
+        per_snap = sum(n_params(c) if g == "all" else 4 * c.n_layers * c.d_model ** 2 for g in c.snapshot_groups)
+        rows.append({"runs": len(cs), "hook": hook, "p": c.p, "d_model": c.d_model, "n_layers": c.n_layers,
+                     "n_tasks": c.n_tasks, "steps": c.steps, "run_steps": len(cs) * c.steps,
+                     "probe_every": c.probe_every, "snapshot_gb": len(cs) * n_snap * per_snap * 4 / 1e9,
+                     "claims": claims[(sk, hook)]})
+    return sorted(rows, key=lambda r: -r["run_steps"])
 
 
 @contextmanager
@@ -169,7 +198,7 @@ def load_or_train(cfgs: Union[RunConfig, Sequence[RunConfig]], grad_hook: Option
                 warnings.warn(f"run cache: {e}; discarding the entry and retraining")
                 shutil.rmtree(entry, ignore_errors=True)
         missing[stack_key(c)].append(i)
-    _plan(cfgs, [i for g in missing.values() for i in g], grad_hook is not None)
+    _plan(cfgs, [i for g in missing.values() for i in g], hook_key)
     for n, group in enumerate(missing.values(), 1):
         if progress and len(missing) > 1:
             c = cfgs[group[0]]

@@ -215,19 +215,58 @@ class _Stack:
         self.__dict__.update(d)
 
 
-def _adamw_step(S: _Stack, grad: Tensor, c: RunConfig) -> None:
-    """AdamW on the stacked θ with per-run lr and λ (same arithmetic as torch.optim.AdamW)."""
-    t = S.step + 1
-    bc1, bc2 = 1 - c.beta1**t, 1 - c.beta2**t
-    th = S.theta.data
-    if S.anchor is None:
-        th.mul_(1 - S.lr * S.wd)
+def _adamw(th: Tensor, m: Tensor, v: Tensor, grad: Tensor, lr: Tensor, wd: Tensor, anchor: Optional[Tensor],
+           bc1, sqrt_bc2, beta1: float, beta2: float, eps: float) -> None:
+    """AdamW on the stacked θ with per-run lr and λ, in place (same arithmetic as torch.optim.AdamW).
+    bc1 = 1 - β1^t and sqrt_bc2 = √(1 - β2^t) are Python floats (eager) or 0-d tensors (compiled)."""
+    if anchor is None:
+        th.mul_(1 - lr * wd)
     else:
-        th.sub_(S.lr * S.wd * (th - S.anchor))
-    S.m.lerp_(grad, 1 - c.beta1)
-    S.v.mul_(c.beta2).addcmul_(grad, grad, value=1 - c.beta2)
-    denom = (S.v.sqrt() / math.sqrt(bc2)).add_(c.eps)
-    th.sub_(S.m / denom * (S.lr / bc1))
+        th.sub_(lr * wd * (th - anchor))
+    m.lerp_(grad, 1 - beta1)
+    v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    denom = (v.sqrt() / sqrt_bc2).add_(eps)
+    th.sub_(m / denom * (lr / bc1))
+
+
+def _batch_loss(theta: Tensor, c: RunConfig, X: Tensor, Y: Tensor, i: Tensor) -> Tensor:
+    """Summed per-task loss of every run on its batch rows i [R, B] of (X [R, N, 2], Y [R, N, T])."""
+    R, B = i.shape
+    xb = torch.gather(X, 1, i.unsqueeze(-1).expand(R, B, 2))
+    yb = torch.gather(Y, 1, i.unsqueeze(-1).expand(R, B, c.n_tasks))
+    return task_losses(forward(theta, c, xb), yb).sum()
+
+
+class _Step:
+    """The two pieces of a training step: the loss (autograd takes its gradient) and the AdamW update. With
+    `compile_step` both go through torch.compile, and the update takes the step count as a device tensor so
+    that no argument changes value between calls (no recompilation, no host-device synchronisation)."""
+
+    def __init__(self, c: RunConfig):
+        self.c, self.loss = c, _batch_loss
+        if c.compile_step:            # each new stack shape compiles these two functions once more; a run must
+            import torch._dynamo.config as dynamo   # never fall back to eager silently
+            dynamo.recompile_limit = max(dynamo.recompile_limit, 64)
+            dynamo.fail_on_recompile_limit_hit = True
+            self.loss = torch.compile(_batch_loss)
+            self._compiled_update = torch.compile(self._update_at)
+            self.t = torch.zeros((), dtype=torch.float64, device=c.device)
+
+    def __call__(self, theta: Tensor, X: Tensor, Y: Tensor, i: Tensor) -> Tensor:
+        return self.loss(theta, self.c, X, Y, i)
+
+    def _update_at(self, th, m, v, grad, lr, wd, anchor, t: Tensor) -> None:
+        c = self.c
+        _adamw(th, m, v, grad, lr, wd, anchor, 1 - c.beta1**t, (1 - c.beta2**t).sqrt(), c.beta1, c.beta2, c.eps)
+
+    def update(self, S: "_Stack", grad: Tensor) -> None:
+        c, t = self.c, S.step + 1
+        if c.compile_step:
+            self.t.fill_(t)
+            self._compiled_update(S.theta.data, S.m, S.v, grad, S.lr, S.wd, S.anchor, self.t)
+        else:
+            _adamw(S.theta.data, S.m, S.v, grad, S.lr, S.wd, S.anchor, 1 - c.beta1**t, math.sqrt(1 - c.beta2**t),
+                   c.beta1, c.beta2, c.eps)
 
 
 def _record_snapshot(S: _Stack, c: RunConfig) -> None:
@@ -341,28 +380,23 @@ def train_stack(cfgs: list[RunConfig], grad_hook: Optional[GradHook] = None, row
             _record_probe(S, c)
     t0, last_ckpt = time.perf_counter() - S.wall, time.perf_counter()
     bar = _progress(c, len(cfgs), S.step, progress)
-    B = c.batch_size
+    B, step = c.batch_size, _Step(c)
     while S.step < c.steps and any(f is None for f in S.final):
         S.compact()
-        R = len(S.rows)
         view = StackView(c, S.theta.detach(), torch.tensor([caller_rows[r] for r in S.rows], device=S.theta.device),
                          lambda: _probe_batch(S, c))
         K = min(c.eval_every - S.step % c.eval_every, c.steps - S.step)
-        idx = torch.stack([torch.randint(n, (K, B), generator=g) for n, g in zip(S.n_train, S.gens)])
-        idx = idx.to(S.theta.device, non_blocking=True)                                   # [R, K, B]
+        idx = torch.stack([torch.randint(n, (K, B), generator=g) for n, g in zip(S.n_train, S.gens)], dim=1)
+        idx = idx.to(S.theta.device, non_blocking=True)                     # [K, R, B]: idx[k] is contiguous
         for k in range(K):
-            i = idx[:, k]
-            xb = torch.gather(S.train_x, 1, i.unsqueeze(-1).expand(R, B, 2))
-            yb = torch.gather(S.train_y, 1, i.unsqueeze(-1).expand(R, B, c.n_tasks))
-            loss = task_losses(forward(S.theta, c, xb), yb).sum()
-            (grad,) = torch.autograd.grad(loss, S.theta)
+            (grad,) = torch.autograd.grad(step(S.theta, S.train_x, S.train_y, idx[k]), S.theta)
             with torch.no_grad():
                 if c.grad_clip > 0:
                     norm = grad.norm(dim=1, keepdim=True)
                     grad.mul_((c.grad_clip / (norm + 1e-6)).clamp_(max=1.0))
                 if grad_hook is not None:
                     grad_hook(S.step, grad, view)
-                _adamw_step(S, grad, c)
+                step.update(S, grad)
                 if after_step is not None:
                     after_step(S.step, view)
             S.step += 1
@@ -377,7 +411,7 @@ def train_stack(cfgs: list[RunConfig], grad_hook: Optional[GradHook] = None, row
         S.wall = time.perf_counter() - t0
         if bar is not None:
             bar.update(K)
-            bar.set_postfix_str(f"grokked {int(S.grokked.all(1).sum())}/{len(cfgs)}, training {R}")
+            bar.set_postfix_str(f"grokked {int(S.grokked.all(1).sum())}/{len(cfgs)}, training {len(S.rows)}")
         if checkpoint is not None and time.perf_counter() - last_ckpt > CHECKPOINT_EVERY_S:
             _save_checkpoint(S, checkpoint)
             last_ckpt = time.perf_counter()
