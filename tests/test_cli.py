@@ -180,3 +180,28 @@ def test_compile_flag_reaches_every_config_the_kernel_builds(monkeypatch):
     monkeypatch.setenv("GROKBOOK_COMPILE", "yes")
     with pytest.raises(cli.ConfigError, match="GROKBOOK_COMPILE='yes'"):
         RunConfig()
+
+
+def test_plan_lists_each_stack_with_the_claims_that_need_it(tmp_path, monkeypatch, capsys):
+    import dataclasses
+    import os
+    from grokbook.config import RunConfig
+    a = RunConfig(p=11, d_model=16, n_heads=2, d_ff=32, n_layers=1, steps=20, seed=1)
+    b, c = dataclasses.replace(a, seed=2), dataclasses.replace(a, steps=50)
+    claims = [c for c in registry.claims() if c.notebook][:2]
+    wants = {claims[0].id: [a, c], claims[1].id: [b, a]}
+
+    def plan_like_load_or_train(nb, out, parameters, **kw):      # what a notebook does in planning mode
+        claim = next(x for x in claims if str(nb).endswith(x.notebook))
+        with open(os.environ["GROKBOOK_PLAN"], "a") as f:
+            f.writelines(json.dumps({"config": x.to_dict(), "hook": ""}) + "\n" for x in wants[claim.id])
+    monkeypatch.setattr(papermill, "execute_notebook", plan_like_load_or_train)
+    monkeypatch.setattr(cli, "claims_to_run", lambda profile, paper, force: claims)
+    cli.cmd_plan("paper", None, False, tmp_path / "plan.json")
+    d = json.loads((tmp_path / "plan.json").read_text())
+    assert d["claims"] == [x.id for x in claims] and "GROKBOOK_PLAN" not in os.environ
+    assert d["total"] | {"snapshot_gb": 0} == {"stacks": 2, "runs": 3, "run_steps": 90, "snapshot_gb": 0,
+                                               "hooked_runs": 0}
+    assert [(s["runs"], s["steps"], s["claims"]) for s in d["stacks"]] == [
+        (1, 50, [claims[0].id]), (2, 20, [claims[0].id, claims[1].id])]          # most run-steps first
+    assert "total: 3 runs in 2 stacks, 90 run-steps at most" in capsys.readouterr().out

@@ -140,7 +140,7 @@ def test_a_gradient_hook_needs_a_key_and_gets_its_own_entries(tmp_path):
 
 
 def test_planning_mode_records_missing_configs_and_stops(tmp_path, monkeypatch):
-    from grokbook.runs import PlanComplete, load_or_train, plan_entries, planned_configs
+    from grokbook.runs import PlanComplete, load_or_train, plan_entries
     plan = tmp_path / "plan.jsonl"
     monkeypatch.setenv("GROKBOOK_PLAN", str(plan))
     a = RunConfig(p=11, d_model=16, n_heads=2, d_ff=32, n_layers=1, steps=20, seed=1)
@@ -149,15 +149,14 @@ def test_planning_mode_records_missing_configs_and_stops(tmp_path, monkeypatch):
         load_or_train([a, b, a], root=tmp_path / "cache")
     with pytest.raises(PlanComplete):
         load_or_train([b], root=tmp_path / "cache")                 # planned twice, listed once
-    assert planned_configs(plan) == [a, b]
+    assert plan_entries(plan) == [(a, ""), (b, "")]
 
     def hook(step, grad, view):
         grad.zero_()
     hook.key = "zero"
     with pytest.raises(PlanComplete, match="hooked run"):
         load_or_train([a], grad_hook=hook, root=tmp_path / "cache")
-    assert plan_entries(plan) == [(a, ""), (b, ""), (a, "zero")]   # listed for the record ...
-    assert planned_configs(plan) == [a, b]                         # ... trained in the real pass
+    assert plan_entries(plan) == [(a, ""), (b, ""), (a, "zero")]   # listed; trained in the real pass
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
 
 

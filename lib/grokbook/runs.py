@@ -126,11 +126,6 @@ def plan_entries(plan: Path) -> list[tuple[RunConfig, str]]:
     return [(RunConfig(**d["config"]), d["hook"]) for d in seen.values()]
 
 
-def planned_configs(plan: Path) -> list[RunConfig]:
-    """The distinct configs of a plan file that train without a hook (the planning pass trains these)."""
-    return [c for c, hook in plan_entries(plan) if not hook]
-
-
 def plan_stacks(needs: dict[tuple[RunConfig, str], list[str]]) -> list[dict]:
     """The stacks a plan trains: one row per (stack shape, hook) with its runs, the claims that need them, its
     step budget and the run-steps it costs at most (runs that stop on grokking cost less), largest first."""
