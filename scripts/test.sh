@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: set up, unit tests, execute every notebook with its smoke profile, nbval over the
-# executed copies, build the book with warnings as errors. CPU only; 42 min on 2 cores (CI, 54 notebooks).
+# executed copies, build the book with warnings as errors. CPU only; 30-40 min on 2 cores (54 notebooks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
