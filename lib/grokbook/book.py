@@ -172,23 +172,22 @@ def benchmark_tables() -> list[str]:
     for f in sorted((project_root() / "benchmarks" / "results").glob("stacked_training-*.json")):
         d = json.loads(f.read_text())
         env, rows = d["env"], d["rows"]
-        cols = [("stacked", "stacked run-steps/s", "stacked_run_steps_per_s", ".1f"),
-                ("sequential", "sequential run-steps/s", "sequential_run_steps_per_s", ".1f"),
-                ("sequential", "stacked vs sequential", "speedup_vs_sequential", ".2f×"),
-                ("reference", "papers' loop run-steps/s", "reference_run_steps_per_s", ".1f"),
-                ("reference", "stacked vs papers' loop", "speedup_vs_reference", ".2f×"),
-                ("compiled", "compiled run-steps/s", "compiled_run_steps_per_s", ".1f"),
-                ("compiled", "compiled vs stacked", "compiled_speedup_vs_stacked", ".2f×"),
-                ("compiled", "compiled vs papers' loop", "compiled_speedup_vs_reference", ".2f×"),
-                ("compiled", "first compile s", "compile_s", ".0f")]
-        cols = [c for c in cols if all(c[2] in r for r in rows)]
+        cols = [("stacked run-steps/s", "stacked_run_steps_per_s", "{:.1f}"),
+                ("sequential run-steps/s", "sequential_run_steps_per_s", "{:.1f}"),
+                ("stacked vs sequential", "speedup_vs_sequential", "{:.2f}×"),
+                ("papers' loop run-steps/s", "reference_run_steps_per_s", "{:.1f}"),
+                ("stacked vs papers' loop", "speedup_vs_reference", "{:.2f}×"),
+                ("compiled run-steps/s", "compiled_run_steps_per_s", "{:.1f}"),
+                ("compiled vs stacked", "compiled_speedup_vs_stacked", "{:.2f}×"),
+                ("compiled vs papers' loop", "compiled_speedup_vs_reference", "{:.2f}×"),
+                ("first compile s", "compile_s", "{:.0f}")]
+        cols = [c for c in cols if all(c[1] in r for r in rows)]
         out += [f"### {env['device']} · {env['scale']} model", "",
                 f"{env.get('device_name') or env['device']}; torch {env['torch']}, {env['threads']} CPU threads, "
                 f"model {env['model']}; {rows[0]['steps']} steps per run; file `benchmarks/results/{f.name}`.", "",
-                "| R | " + " | ".join(c[1] for c in cols) + " |", "|---|" + "---|" * len(cols)]
+                "| R | " + " | ".join(c[0] for c in cols) + " |", "|---|" + "---|" * len(cols)]
         for r in rows:
-            out.append(f"| {r['R']} | " + " | ".join(format(r[c[2]], c[3].rstrip("×")) + ("×" if c[3].endswith("×")
-                                                        else "") for c in cols) + " |")
+            out.append(f"| {r['R']} | " + " | ".join(fmt.format(r[key]) for _, key, fmt in cols) + " |")
         out.append("")
     return out or ["No benchmark results in `benchmarks/results/` yet.", ""]
 

@@ -18,7 +18,7 @@ import yaml
 
 from . import ledger, registry, scorecard
 from .paths import project_root
-from .config import RunConfig
+from .config import RunConfig, compile_default
 from .tasks import ConfigError
 
 PROFILES = ("smoke", "paper")
@@ -140,8 +140,7 @@ def run_claim(claim_id: str, profile: str = "smoke", user: list[tuple[str, str]]
     os.environ["GROKBOOK_LEDGER"] = str(led.resolve())
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # busy-waiting threads stall shared CPUs
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")    # numpy's small Gram products: 10-20x slower threaded
-    shown = {k: v for k, v in params.items() if k != "profile"} | (
-        {"compile_step": True} if os.environ.get("GROKBOOK_COMPILE") == "1" else {})
+    shown = {k: v for k, v in params.items() if k != "profile"} | ({"compile_step": True} if compile_default() else {})
     print(f"[{claim_id}] profile={label} {shown} -> {out}", flush=True)
     t0 = time.perf_counter()
     try:
@@ -156,7 +155,7 @@ def run_claim(claim_id: str, profile: str = "smoke", user: list[tuple[str, str]]
         raise CliError(f"{claim_id}: the notebook finished without recording a ledger entry ({led})")
     if not user:                                       # stamp what produced it (reproduce skips current entries)
         entry["source_digest"] = source_digest(nb, profile)
-        entry["compile_step"] = os.environ.get("GROKBOOK_COMPILE") == "1"
+        entry["compile_step"] = compile_default()
         tmp = led.with_suffix(".tmp")
         tmp.write_text(json.dumps(entry, indent=1, ensure_ascii=False))
         os.replace(tmp, led)
@@ -320,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if getattr(args, "compile", False):
-        os.environ["GROKBOOK_COMPILE"] = "1"       # inherited by the notebook kernels (config._compile_default)
+        os.environ["GROKBOOK_COMPILE"] = "1"       # inherited by the notebook kernels (config.compile_default)
     try:
         if args.cmd == "run":
             run_claim(args.claim, args.profile, [tuple(x) for x in args.p], args.output)

@@ -59,7 +59,7 @@ class RunConfig:
     grok_threshold: float = 0.98         # grok rule: test acc >= threshold ...
     grok_patience: int = 3               # ... at this many consecutive evals (the step of the last one counts)
     device: str = "cpu"
-    compile_step: bool = dataclasses.field(default_factory=lambda: _compile_default())
+    compile_step: bool = dataclasses.field(default_factory=lambda: compile_default())
                                          # torch.compile the loss/gradient and the AdamW update (train.py): other
                                          # float rounding, so another trajectory and another cache key
 
@@ -130,7 +130,7 @@ class RunConfig:
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
-def _compile_default() -> bool:
+def compile_default() -> bool:
     """compile_step's default: off, or on in a process where $GROKBOOK_COMPILE=1 (what `grokbook run/reproduce
     --compile` sets for the notebook kernels, so that every config a notebook builds is compiled)."""
     value = os.environ.get("GROKBOOK_COMPILE", "0")

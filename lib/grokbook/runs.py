@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import warnings
@@ -129,18 +130,18 @@ def plan_entries(plan: Path) -> list[tuple[RunConfig, str]]:
 def plan_stacks(needs: dict[tuple[RunConfig, str], list[str]]) -> list[dict]:
     """The stacks a plan trains: one row per (stack shape, hook) with its runs, the claims that need them, its
     step budget and the run-steps it costs at most (runs that stop on grokking cost less), largest first."""
-    from .model import n_params
+    from .model import group_slices
     groups: dict[tuple, list[RunConfig]] = defaultdict(list)
     claims: dict[tuple, list[str]] = defaultdict(list)
     for (c, hook), ids in needs.items():
         groups[(stack_key(c), hook)].append(c)
-        claims[(stack_key(c), hook)] += [i for i in ids if i not in claims[(stack_key(c), hook)]]
+        claims[(stack_key(c), hook)] = list(dict.fromkeys(claims[(stack_key(c), hook)] + ids))
     rows = []
     for (sk, hook), cs in groups.items():
         c = cs[0]
         n_snap = c.steps // c.snapshot_every + 1
         n_snap = min(n_snap, c.snapshot_cap) if c.snapshot_cap else n_snap
-        per_snap = sum(n_params(c) if g == "all" else 4 * c.n_layers * c.d_model ** 2 for g in c.snapshot_groups)
+        per_snap = sum(math.prod(shape) for g in c.snapshot_groups for _, shape in group_slices(c, g).values())
         rows.append({"runs": len(cs), "hook": hook, "p": c.p, "d_model": c.d_model, "n_layers": c.n_layers,
                      "n_tasks": c.n_tasks, "steps": c.steps, "run_steps": len(cs) * c.steps,
                      "probe_every": c.probe_every, "snapshot_gb": len(cs) * n_snap * per_snap * 4 / 1e9,
