@@ -30,9 +30,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
-from grokbook.config import RunConfig  # noqa: E402
-from grokbook.tasks import make_split  # noqa: E402
-from grokbook.train import train_stack  # noqa: E402
+from grokbook.training.config import RunConfig  # noqa: E402
+from grokbook.training.tasks import make_split  # noqa: E402
+from grokbook.training.train import train_stack  # noqa: E402
 
 SCALES = {   # smoke: the CPU smoke model; paper: the Xu papers' model at p = 97
     "smoke": dict(p=47, d_model=64, n_layers=1, lr=3e-3),

@@ -8,7 +8,10 @@ import papermill
 import pytest
 import yaml
 
-from grokbook import cli, registry
+from grokbook import cli
+from grokbook.book import execute
+from grokbook.errors import UsageError
+from grokbook.book import registry
 
 CLAIM = "curv.baseline-grokking"          # the template notebook: its smoke ops include mul (needs a prime p)
 SHARED_PAPERS = Path(__file__).resolve().parents[1].parent / "shared" / "papers"
@@ -73,7 +76,7 @@ def test_a_non_prime_p_passes_when_no_op_needs_a_field(tmp_path):
 
 
 def test_resolve_merges_smoke_then_user_values():
-    _, nb, params, label = cli.resolve(CLAIM, "smoke", [("lr", "1e-3"), ("seeds", "[7, 8]")])
+    _, nb, params, label = execute.resolve(CLAIM, "smoke", [("lr", "1e-3"), ("seeds", "[7, 8]")])
     smoke = yaml.safe_load(nb.with_suffix(".smoke.yaml").read_text())
     assert params["lr"] == 0.001 and params["seeds"] == [7, 8] and params["p"] == smoke["p"]
     assert label == "smoke+custom" and params["profile"] == "smoke+custom"
@@ -83,7 +86,7 @@ def test_resolve_merges_smoke_then_user_values():
                                         ("0.5", 0.5), ("59", 59), ("add", "add"), ("[add, mul]", ["add", "mul"]),
                                         ("true", True), ('"mul"', "mul")])
 def test_parse_value(text, value):
-    got = cli.parse_value("x", text)
+    got = execute.parse_value("x", text)
     assert got == value and type(got) is type(value)
 
 
@@ -94,8 +97,8 @@ def test_yaml_alone_reads_1e_3_as_a_string():
 
 
 def test_parse_value_rejects_broken_yaml():
-    with pytest.raises(cli.CliError, match="-p seeds"):
-        cli.parse_value("seeds", "[1, 2")
+    with pytest.raises(UsageError, match="-p seeds"):
+        execute.parse_value("seeds", "[1, 2")
 
 
 def test_claims_json_covers_every_claim_of_the_briefs(capsys):
@@ -114,49 +117,49 @@ def test_claims_json_covers_every_claim_of_the_briefs(capsys):
 
 
 def test_task_sets_are_validated_like_ops():
-    from grokbook.tasks import ConfigError
-    cli.check_parameters({"task_sets": ["dual", "tri"], "p": 97, "seeds": [1]})
+    from grokbook.errors import ConfigError
+    execute.check_parameters({"task_sets": ["dual", "tri"], "p": 97, "seeds": [1]})
     with pytest.raises(ConfigError, match="task_sets=\\['quad'\\]"):
-        cli.check_parameters({"task_sets": ["quad"], "p": 97})
+        execute.check_parameters({"task_sets": ["quad"], "p": 97})
     with pytest.raises(ConfigError, match="p=33 is not prime"):       # mul needs a field
-        cli.check_parameters({"task_sets": ["dual"], "p": 33})
+        execute.check_parameters({"task_sets": ["dual"], "p": 33})
 
 
 def test_source_digest_follows_the_notebook_and_its_smoke_overrides(tmp_path):
     nb, yml = tmp_path / "c.ipynb", tmp_path / "c.smoke.yaml"
     nb.write_text("{}")
     yml.write_text("p: 47\n")
-    d0 = cli.source_digest(nb, "smoke")
-    assert cli.source_digest(nb, "smoke") == d0
+    d0 = execute.source_digest(nb, "smoke")
+    assert execute.source_digest(nb, "smoke") == d0
     yml.write_text("p: 53\n")
-    d1 = cli.source_digest(nb, "smoke")
-    assert d1 != d0 and cli.source_digest(nb, "paper") == cli.source_digest(nb, "paper")
+    d1 = execute.source_digest(nb, "smoke")
+    assert d1 != d0 and execute.source_digest(nb, "paper") == execute.source_digest(nb, "paper")
     yml.write_text("p: 47\n")
-    assert cli.source_digest(nb, "paper") != d0                      # paper ignores the smoke file
+    assert execute.source_digest(nb, "paper") != d0                      # paper ignores the smoke file
     nb.write_text("{ }")
-    assert cli.source_digest(nb, "smoke") != d0
+    assert execute.source_digest(nb, "smoke") != d0
 
 
 def test_reproduce_skips_claims_whose_ledger_is_current(tmp_path, monkeypatch, capsys):
     claims = [c for c in registry.claims("power") if c.notebook][:2]
     out = {c.id: tmp_path / f"{c.slug}.ipynb" for c in claims}
-    monkeypatch.setattr(cli.scorecard, "executed_path", lambda c, prof: out[c.id])
-    monkeypatch.setattr(cli.registry, "claims", lambda paper=None: claims)
+    monkeypatch.setattr(execute.scorecard, "executed_path", lambda c, prof: out[c.id])
+    monkeypatch.setattr(execute.registry, "claims", lambda paper=None: claims)
     ran = []
-    monkeypatch.setattr(cli, "run_claim", lambda cid, prof: ran.append(cid))
+    monkeypatch.setattr(execute, "run_claim", lambda cid, prof: ran.append(cid))
     first = claims[0]
     out[first.id].write_text("{}")
     stamp = {"profile": "smoke", "verdict": "partial",
-             "source_digest": cli.source_digest(cli.project_root() / first.notebook, "smoke")}
+             "source_digest": execute.source_digest(execute.project_root() / first.notebook, "smoke")}
     out[first.id].with_suffix(".ledger.json").write_text(json.dumps(stamp))
-    cli.reproduce("smoke", None, force=False, plan=False)
+    execute.reproduce("smoke", None, force=False, plan=False)
     assert ran == [claims[1].id] and f"[{first.id}] current" in capsys.readouterr().out
     ran.clear()
-    cli.reproduce("smoke", None, force=True, plan=False)
+    execute.reproduce("smoke", None, force=True, plan=False)
     assert ran == [c.id for c in claims]
     ran.clear()
     out[first.id].with_suffix(".ledger.json").write_text(json.dumps({**stamp, "source_digest": "stale"}))
-    cli.reproduce("smoke", None, force=False, plan=False)
+    execute.reproduce("smoke", None, force=False, plan=False)
     assert ran == [c.id for c in claims]
 
 
@@ -167,7 +170,7 @@ def test_reproduce_rejects_a_nonpositive_jobs_count(capsys):
 def test_compile_flag_reaches_every_config_the_kernel_builds(monkeypatch):
     import dataclasses
     import os
-    from grokbook.config import RunConfig
+    from grokbook.training.config import RunConfig
     monkeypatch.setenv("GROKBOOK_COMPILE", "0")                 # restored after the test
     assert RunConfig().compile_step is False
     with pytest.raises(Executed):                               # validated, then the notebook would run
@@ -178,14 +181,14 @@ def test_compile_flag_reaches_every_config_the_kernel_builds(monkeypatch):
     monkeypatch.setenv("GROKBOOK_COMPILE", "0")
     assert dataclasses.replace(c, seed=3).compile_step is True  # an explicit value survives replace()
     monkeypatch.setenv("GROKBOOK_COMPILE", "yes")
-    with pytest.raises(cli.ConfigError, match="GROKBOOK_COMPILE='yes'"):
+    with pytest.raises(execute.ConfigError, match="GROKBOOK_COMPILE='yes'"):
         RunConfig()
 
 
 def test_plan_lists_each_stack_with_the_claims_that_need_it(tmp_path, monkeypatch, capsys):
     import dataclasses
     import os
-    from grokbook.config import RunConfig
+    from grokbook.training.config import RunConfig
     a = RunConfig(p=11, d_model=16, n_heads=2, d_ff=32, n_layers=1, steps=20, seed=1)
     b, c = dataclasses.replace(a, seed=2), dataclasses.replace(a, steps=50)
     claims = [c for c in registry.claims() if c.notebook][:2]
@@ -196,8 +199,8 @@ def test_plan_lists_each_stack_with_the_claims_that_need_it(tmp_path, monkeypatc
         with open(os.environ["GROKBOOK_PLAN"], "a") as f:
             f.writelines(json.dumps({"config": x.to_dict(), "hook": ""}) + "\n" for x in wants[claim.id])
     monkeypatch.setattr(papermill, "execute_notebook", plan_like_load_or_train)
-    monkeypatch.setattr(cli, "claims_to_run", lambda profile, paper, force: claims)
-    cli.cmd_plan("paper", None, False, tmp_path / "plan.json")
+    monkeypatch.setattr(execute, "claims_to_run", lambda profile, paper, force: claims)
+    execute.plan("paper", None, False, tmp_path / "plan.json")
     d = json.loads((tmp_path / "plan.json").read_text())
     assert d["claims"] == [x.id for x in claims] and "GROKBOOK_PLAN" not in os.environ
     assert d["total"] | {"snapshot_gb": 0} == {"stacks": 2, "runs": 3, "run_steps": 90, "snapshot_gb": 0,

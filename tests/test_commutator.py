@@ -2,7 +2,7 @@
 δ = η² (H_B H_A − H_A H_B) θ exactly."""
 import torch
 
-from grokbook.commutator import commutator
+from grokbook.training.commutator import commutator
 
 ETA = 1e-2
 
@@ -40,8 +40,8 @@ def test_a_vanishing_gradient_is_missing_not_zero():
 
 
 def test_subspace_suppression_scales_the_chosen_component():
-    from grokbook.interventions import SubspaceSuppression
-    from grokbook.train import StackView
+    from grokbook.papers.curvature.interventions import SubspaceSuppression
+    from grokbook.training.train import StackView
     basis = torch.zeros(2, 3, 1)
     basis[:, 0, 0] = 1.0                                     # B = e1 for both rows
     hook = SubspaceSuppression(basis, [0.75, 1.0], start=10)

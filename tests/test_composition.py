@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
 
-from grokbook import composition as comp
-from grokbook.tasks import ConfigError
+from grokbook.measures import composition as comp
+from grokbook.errors import ConfigError
 
 P = 13
 PAIRS = np.array([(a, b) for a in range(1, P) for b in range(1, P)])   # 144 nonzero pairs
@@ -79,9 +79,9 @@ def test_regenerated_pairs_follow_python_shuffle():
 
 def test_head_logit_field_zero_for_zero_scale_and_grows_with_eps():
     import torch
-    from grokbook.config import RunConfig
-    from grokbook.model import init_theta
-    from grokbook.spectral import attn_of
+    from grokbook.training.config import RunConfig
+    from grokbook.training.model import init_theta
+    from grokbook.measures.spectral import attn_of
     cfg = RunConfig(p=11, d_model=8, n_heads=2, n_layers=1, d_ff=16, ops=("add", "mul"))
     th = init_theta(cfg, 0).numpy()
     v = np.random.default_rng(0).standard_normal((2, attn_of(th, cfg).shape[-1]))

@@ -3,12 +3,12 @@ holo.joint-svd-failure; multitask.md multi.reconstruction-threshold, svd/pruning
 import numpy as np
 import pytest
 
-from grokbook.compression import (bootstrap_mean_ci, norm_ratios, captured_energy, scan_rows, delta_containing_basis, first_k, joint_truncate, k95, k_star,
+from grokbook.measures.compression import (bootstrap_mean_ci, norm_ratios, captured_energy, scan_rows, delta_containing_basis, first_k, joint_truncate, k95, k_star,
                                   k_tau, magnitude_prune, matrix_inventory, matrix_ranks, random_basis_like,
                                   reconstruct, recovery, residual_blocks, scale_variants, select_checkpoints,
                                   trajectory_basis, truncate_matrices)
-from grokbook.config import RunConfig
-from grokbook.model import init_theta, n_params, param_layout
+from grokbook.training.config import RunConfig
+from grokbook.training.model import init_theta, n_params, param_layout
 
 CFG = RunConfig(p=7, d_model=8, n_layers=2, n_heads=2, d_ff=16, ops=("add", "mul"))
 P = n_params(CFG)

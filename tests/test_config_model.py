@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from grokbook.config import RunConfig, stack_key, sweep
-from grokbook.model import (attention_matrices, forward, gather_group, group_slices, init_theta, n_params,
+from grokbook.training.config import RunConfig, stack_key, sweep
+from grokbook.training.model import (attention_matrices, forward, gather_group, group_slices, init_theta, n_params,
                             param_layout, param_shapes, unflatten)
-from grokbook.tasks import ConfigError
+from grokbook.errors import ConfigError
 
 TRI = ("add", "mul", "x2_y2")
 

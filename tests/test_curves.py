@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from grokbook.curves import delay_events, first_below, first_reach, loss_bump, value_at
+from grokbook.measures.curves import delay_events, first_below, first_reach, loss_bump, value_at
 
 STEPS = np.arange(0, 600, 100)                                   # 0, 100, ..., 500
 

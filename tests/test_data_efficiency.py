@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from grokbook.data_efficiency import (Censored, FStar, censored_median, compare_f_star, exp_fit_bootstrap, f_star,
+from grokbook.measures.data_efficiency import (Censored, FStar, censored_median, compare_f_star, exp_fit_bootstrap, f_star,
                                       log_linear_fit, mean_curve, pct_per_point, strictly_decreasing,
                                       time_to_threshold)
 

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from grokbook.defect import (abs_cos_rows, alignment_ratio, at_steps, defect_parts, expected_abs_cos, growth,
+from grokbook.measures.defect import (abs_cos_rows, alignment_ratio, at_steps, defect_parts, expected_abs_cos, growth,
                              lead_time, median_defect, null_ratio_sd, onset_index, onset_step, random_alignment,
                              rolling_median, series_stats, sign_test, smoothed_onset_step, training_phase,
                              value_at)
@@ -127,7 +127,7 @@ def test_phases_and_lookup():
 
 
 def test_displacement_alignment():
-    from grokbook.defect import displacement_alignment
+    from grokbook.measures.defect import displacement_alignment
     snap_steps = np.array([0, 100, 200, 300])
     snaps = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [1.0, 3.0]])    # moves along x, then y, then y
     probe_steps = np.array([0, 100, 200, 300])
@@ -143,7 +143,7 @@ def test_displacement_alignment():
 
 
 def test_growth_factors_share():
-    from grokbook.defect import DefectParts, growth_factors
+    from grokbook.measures.defect import DefectParts, growth_factors
     steps = np.array([0, 100, 200, 300])
     # D grows 100x: the numerator 10x and the denominator shrinks 10x -> share 0.5
     parts = DefectParts(steps, np.array([1.0, 1.0, 1.0, 100.0]), np.array([2.0, 2.0, 2.0, 20.0]),
@@ -156,7 +156,7 @@ def test_growth_factors_share():
 
 
 def test_null_alignment_means():
-    from grokbook.defect import null_alignment_means
+    from grokbook.measures.defect import null_alignment_means
     m = null_alignment_means(P=10_000, K=3, n_probes=20, trials=4000, seed=0)
     assert m.mean() == pytest.approx(expected_abs_cos(10_000) / random_alignment(10_000), abs=0.01)
     assert m.std() == pytest.approx(null_ratio_sd(3) / math.sqrt(20), rel=0.05)   # sd of a mean of 60 draws
@@ -167,9 +167,9 @@ def test_null_alignment_means():
 
 
 def test_precision_check_agrees_when_the_step_is_large():
-    from grokbook.config import RunConfig
-    from grokbook.defect import FLOAT32_UNIT, precision_check
-    from grokbook.model import init_theta
+    from grokbook.training.config import RunConfig
+    from grokbook.measures.defect import FLOAT32_UNIT, precision_check
+    from grokbook.training.model import init_theta
     cfg = RunConfig(p=7, d_model=8, n_layers=1, n_heads=2, d_ff=16, batch_size=16)
     theta = init_theta(cfg, 0).numpy()
     big = precision_check(cfg, theta, n_samples=2, seed=0, eta=0.1)     # δ ~ η² H g is far above rounding
@@ -181,8 +181,8 @@ def test_precision_check_agrees_when_the_step_is_large():
 
 
 def test_run_group_labels_the_curvature_grid():
-    from grokbook.config import RunConfig
-    from grokbook.defect import run_group
+    from grokbook.training.config import RunConfig
+    from grokbook.measures.defect import run_group
     g = dict(weight_decay=1.0, grok_ops=["add"], no_grok_ops=["x3_xy"])
     assert run_group(RunConfig(p=7, ops=("add",)), **g) == "grokking op"
     assert run_group(RunConfig(p=7, ops=("x3_xy",)), **g) == "non-grokking op"

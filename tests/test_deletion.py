@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from grokbook.config import RunConfig
-from grokbook.deletion import (MatchedNormShrink, PostAdamProjection, cap_steps, deleted, deletion_rows,
+from grokbook.training.config import RunConfig
+from grokbook.papers.multitask.deletion import (MatchedNormShrink, PostAdamProjection, cap_steps, deleted, deletion_rows,
                                matched_factor, next_seed, random_bases, removed_along, span_fraction, task_rows)
-from grokbook.interventions import SubspaceSuppression
-from grokbook.model import n_params
-from grokbook.runs import load_or_train
-from grokbook.train import StackView
+from grokbook.papers.curvature.interventions import SubspaceSuppression
+from grokbook.training.model import n_params
+from grokbook.training.cache import load_or_train
+from grokbook.training.train import StackView
 
 TINY = RunConfig(p=7, ops=("add", "mul"), d_model=8, n_layers=1, n_heads=2, d_ff=16, batch_size=16, steps=20,
                  eval_every=10, snapshot_every=10, stop_on_grok=False, lr=3e-3, snapshot_groups=("attn", "all"))

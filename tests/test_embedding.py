@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from grokbook.embedding import (angular_order, circle_fit, circle_score, fourier_power, neighbour_shares, pca_2d,
+from grokbook.measures.embedding import (angular_order, circle_fit, circle_score, fourier_power, neighbour_shares, pca_2d,
                                 permutation_null)
 
 

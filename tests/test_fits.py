@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from grokbook.fits import (aic, bootstrap_exponent, offset_fit, offset_log_slope, power_law_fit,
+from grokbook.measures.fits import (aic, bootstrap_exponent, offset_fit, offset_log_slope, power_law_fit,
                            scaling_check)
 
 

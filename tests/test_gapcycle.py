@@ -3,10 +3,10 @@ matched random walk)."""
 import numpy as np
 import pytest
 
-from grokbook.config import RunConfig
-from grokbook.gapcycle import (commutator_norm, cycle_events, gap_series, head_block, loop_area, matched_walk,
+from grokbook.training.config import RunConfig
+from grokbook.papers.multitask.cycles import (commutator_norm, cycle_events, gap_series, head_block, loop_area, matched_walk,
                                minmax, qk_matrices, relative_dip, shoelace_area, singular_gaps)
-from grokbook.model import group_slices
+from grokbook.training.model import group_slices
 
 
 def test_gaps_of_a_diagonal_matrix():
@@ -77,7 +77,7 @@ def test_short_series_have_no_events():
 
 
 def test_head_peaks_and_spread():
-    from grokbook.gapcycle import head_peaks, peak_spread
+    from grokbook.papers.multitask.cycles import head_peaks, peak_spread
     steps = np.arange(0, 800, 100)
     s = {"comm_h0": np.array([9, 0, 0, 0, 5, 1, 1, 1.0]), "comm_h1": np.array([0, 0, 0, 0, 1, 1, 7, 1.0])}
     assert head_peaks(s, steps, 2, skip=3) == [400, 600]          # the early 9 at index 0 is skipped
@@ -86,7 +86,7 @@ def test_head_peaks_and_spread():
 
 
 def test_has_cycle():
-    from grokbook.gapcycle import has_cycle
+    from grokbook.papers.multitask.cycles import has_cycle
     assert has_cycle(500, 520, 1000, 0.1)            # 20 ≤ 100 and 520 < 1000
     assert not has_cycle(500, 700, 1000, 0.1)        # 200 > 100
     assert not has_cycle(900, 1000, 1000, 0.1)       # peak not before grok

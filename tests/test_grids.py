@@ -1,8 +1,9 @@
 """The shared run grids of the multitask and spectral notebooks: which configs they build, in which order."""
 import pytest
 
-from grokbook import multitask, spectral_runs
-from grokbook.tasks import ConfigError
+from grokbook.papers.multitask import grids as multitask
+from grokbook.papers.spectral import grids as spectral_runs
+from grokbook.errors import ConfigError
 
 SHARED = dict(p=11, d_model=16, n_heads=2, d_ff=32, n_layers=1, steps=50, eval_every=10, snapshot_every=10)
 

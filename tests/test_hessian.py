@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from grokbook.config import RunConfig
-from grokbook.hessian import (bottom_eigenvalues, checkpoint_indices, curvature_trace, hessian_batch, hvp, lanczos,
+from grokbook.training.config import RunConfig
+from grokbook.measures.hessian import (bottom_eigenvalues, checkpoint_indices, curvature_trace, hessian_batch, hvp, lanczos,
                               loss_fn)
-from grokbook.model import init_theta, n_params
+from grokbook.training.model import init_theta, n_params
 
 TINY = RunConfig(p=5, ops=("add", "mul"), d_model=8, n_heads=2, d_ff=16, n_layers=1, train_frac=0.5)
 

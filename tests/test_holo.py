@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from grokbook import holo
-from grokbook.config import RunConfig
-from grokbook.model import init_theta, n_params
-from grokbook.train import Run
+from grokbook.papers.holographic import scales as holo
+from grokbook.training.config import RunConfig
+from grokbook.training.model import init_theta, n_params
+from grokbook.training.train import Run
 
 TRI = RunConfig(ops=("add", "mul", "x2_y2"))
 

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from grokbook.commutator import batch_gradient
-from grokbook.config import RunConfig
-from grokbook.interventions import (CurvatureKicks, SubspaceSuppression, attention_region, full_coordinates,
+from grokbook.training.commutator import batch_gradient
+from grokbook.training.config import RunConfig
+from grokbook.papers.curvature.interventions import (CurvatureKicks, SubspaceSuppression, attention_region, full_coordinates,
                                     median_sample, orthogonal_unit, paired_delay)
-from grokbook.model import group_slices, init_theta, n_params, param_layout
-from grokbook.runs import load_or_train
-from grokbook.tasks import make_split
-from grokbook.train import StackView
+from grokbook.training.model import group_slices, init_theta, n_params, param_layout
+from grokbook.training.cache import load_or_train
+from grokbook.training.tasks import make_split
+from grokbook.training.train import StackView
 
 TINY = RunConfig(p=7, d_model=8, n_layers=1, n_heads=2, d_ff=16, batch_size=16, steps=30, eval_every=10,
                  snapshot_every=10, stop_on_grok=False, lr=3e-3)
@@ -139,7 +139,7 @@ def test_paired_delay_by_hand():
 
 
 def test_delay_rows_pairs_by_seed():
-    from grokbook.interventions import delay_rows
+    from grokbook.papers.curvature.interventions import delay_rows
     base = [{"op": "add", "seed": 1, "grok": 100}, {"op": "add", "seed": 2, "grok": 300}]
     rows = [{"op": "add", "seed": 2, "arm": "pca", "level": 0.5, "grok": 500},     # order of seeds differs
             {"op": "add", "seed": 1, "arm": "pca", "level": 0.5, "grok": 200},
@@ -153,7 +153,7 @@ def test_delay_rows_pairs_by_seed():
 
 def test_defect_at_takes_the_latest_probe_median():
     from types import SimpleNamespace
-    from grokbook.interventions import defect_at
+    from grokbook.papers.curvature.interventions import defect_at
     run = SimpleNamespace(probes={"steps": np.array([0, 100, 200]),
                                   "defect": np.array([[1.0, 2.0, 3.0], [np.nan, 4.0, 6.0], [np.nan] * 3])})
     out = defect_at(run, [-5, 0, 150, 200, 250])

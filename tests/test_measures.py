@@ -4,13 +4,14 @@ import math
 import numpy as np
 import pytest
 
-from grokbook.config import RunConfig
-from grokbook.measures import (BROWNIAN_PC1, Spread, expanding_pc1, expanding_rows, explained_variance,
-                               first_sustained, layer_means, matrix_trajectories, pc1_rows, pc1_share,
+from grokbook.training.config import RunConfig
+from grokbook.training.train import first_sustained
+from grokbook.measures.trajectory import (BROWNIAN_PC1, Spread, expanding_pc1, expanding_rows, explained_variance,
+                               layer_means, matrix_trajectories, pc1_rows, pc1_share,
                                per_matrix_pc1, random_walk_pc1, random_walk_rows, random_walk_test,
                                snapshot_window, step_norms)
-from grokbook.model import group_slices
-from grokbook.train import Run
+from grokbook.training.model import group_slices
+from grokbook.training.train import Run
 
 # Two centred, orthogonal columns with sums of squares 36 and 4: explained variance 0.9 / 0.1.
 TWO_COMPONENTS = np.array([[3.0, 1.0, 0.0], [-3.0, 1.0, 0.0], [3.0, -1.0, 0.0], [-3.0, -1.0, 0.0]])
@@ -169,7 +170,7 @@ def _grokking_run():
 
 
 def test_stop_step_and_cut_at_stop():
-    from grokbook.measures import cut_at_stop, stop_step
+    from grokbook.measures.trajectory import cut_at_stop, stop_step
     run = _grokking_run()
     assert stop_step(run) == 500
     assert stop_step(_synthetic_run(T=8)) == 700            # never groks: its final step

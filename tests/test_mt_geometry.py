@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from grokbook.commutator import batch_gradient
-from grokbook.config import RunConfig
-from grokbook.model import gather_group, init_theta
-from grokbook.mt_geometry import (commutator_samples, cross_pairs, depth, envelope_onset_index, integrability_rows,
+from grokbook.training.commutator import batch_gradient
+from grokbook.training.config import RunConfig
+from grokbook.training.model import gather_group, init_theta
+from grokbook.papers.multitask.geometry import (commutator_samples, cross_pairs, depth, envelope_onset_index, integrability_rows,
                                   trajectory_pca_row,
                                   k_taus, lead_rows, mode_name, negative_onset, random_walk_energy, task_gradient,
                                   train_batches)
-from grokbook.subspaces import random_fraction_mean
+from grokbook.measures.subspaces import random_fraction_mean
 
 TINY = RunConfig(p=5, ops=("add", "mul"), d_model=8, n_heads=2, d_ff=16, n_layers=1, train_frac=0.5, batch_size=8)
 
@@ -100,7 +100,7 @@ def test_envelope_onset_hand_case():
 
 def _grid_point(task_set, wd, defect, test, train, steps):
     cfg = SimpleNamespace(n_tasks=test.shape[1], ops=("add", "mul") if test.shape[1] == 2 else ("add", "mul", "x2_y2"))
-    from grokbook.measures import first_sustained
+    from grokbook.training.train import first_sustained
     run = SimpleNamespace(config=cfg, probes={"steps": steps, "defect": defect[:, None]},
                           grok_step=lambda t, threshold=0.98, patience=3: first_sustained(steps, test[:, t],
                                                                                            threshold, patience),

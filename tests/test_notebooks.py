@@ -9,7 +9,7 @@ import nbformat
 import pytest
 import yaml
 
-from grokbook import registry
+from grokbook.book import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted(ROOT.glob("notebooks/**/*.ipynb"))

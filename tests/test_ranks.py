@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from grokbook.ranks import (entropy_rank, gaussian_reference, init_alignment, learned_part, norm_ratio, r_tau, ranks,
+from grokbook.measures.ranks import (entropy_rank, gaussian_reference, init_alignment, learned_part, norm_ratio, r_tau, ranks,
                             stable_rank)
 
 

@@ -4,9 +4,9 @@ import math
 import numpy as np
 import pytest
 
-from grokbook.config import RunConfig
-from grokbook.regimes import onset_rows, post_memorisation_onset
-from grokbook.train import Run
+from grokbook.training.config import RunConfig
+from grokbook.papers.curvature.regimes import onset_rows, post_memorisation_onset
+from grokbook.training.train import Run
 
 # Per-probe defect at steps 0, 100, ..., 1000 (NaN at 400: both samples were exactly 0, i.e. missing).
 SERIES = np.array([1, 2, 3, 50, np.nan, 3, 4, 500, 600, 700, 800])

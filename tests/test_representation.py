@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from grokbook import representation as rep
-from grokbook.config import RunConfig
-from grokbook.model import group_slices
+from grokbook.measures import representation as rep
+from grokbook.training.config import RunConfig
+from grokbook.training.model import group_slices
 
 CFG = RunConfig(p=11, d_model=8, n_heads=2, n_layers=2, d_ff=16)   # d_head 4, 4 blocks
 

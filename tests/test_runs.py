@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-import grokbook.runs as runs
-from grokbook.config import RunConfig
-from grokbook.runs import load_or_train, run_key
+import grokbook.training.cache as runs
+from grokbook.training.config import RunConfig
+from grokbook.training.cache import load_or_train, run_key
 
 
 def tiny(**kw) -> RunConfig:
@@ -140,7 +140,7 @@ def test_a_gradient_hook_needs_a_key_and_gets_its_own_entries(tmp_path):
 
 
 def test_planning_mode_records_missing_configs_and_stops(tmp_path, monkeypatch):
-    from grokbook.runs import PlanComplete, load_or_train, plan_entries
+    from grokbook.training.cache import PlanComplete, load_or_train, plan_entries
     plan = tmp_path / "plan.jsonl"
     monkeypatch.setenv("GROKBOOK_PLAN", str(plan))
     a = RunConfig(p=11, d_model=16, n_heads=2, d_ff=32, n_layers=1, steps=20, seed=1)
@@ -187,8 +187,8 @@ def test_parallel_callers_train_a_shared_run_once(tmp_path, monkeypatch):
 
 def test_plan_stacks_groups_by_shape_and_hook_and_counts_budgets_and_snapshot_memory():
     import dataclasses
-    from grokbook.model import n_params
-    from grokbook.runs import plan_stacks
+    from grokbook.training.model import n_params
+    from grokbook.training.cache import plan_stacks
     a = RunConfig(p=11, d_model=16, n_heads=2, d_ff=32, n_layers=1, steps=1000, snapshot_every=100, seed=1)
     b = dataclasses.replace(a, seed=2, weight_decay=0.5)                    # same stack as a
     c = dataclasses.replace(a, steps=500, snapshot_groups=("attn", "all"), snapshot_cap=4)   # another shape

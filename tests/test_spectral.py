@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from grokbook.config import RunConfig
-from grokbook.model import init_theta, param_layout, residual_stream
-from grokbook.spectral import (attn_of, concentration, dlog_table, edge, field, groupings, harmonic_mean_F,
+from grokbook.training.config import RunConfig
+from grokbook.training.model import init_theta, param_layout, residual_stream
+from grokbook.measures.spectral import (attn_of, concentration, dlog_table, edge, field, groupings, harmonic_mean_F,
                                perturbation_field, primitive_root, random_direction_fields, random_directions,
                                update_window, white_noise_F)
-from grokbook.tasks import ConfigError, domain_pairs
+from grokbook.errors import ConfigError
+from grokbook.training.tasks import domain_pairs
 
 TINY = RunConfig(p=7, d_model=8, n_layers=1)
 
@@ -169,7 +170,7 @@ def test_generator_change_relabels_dlog_frequencies():
 
 
 def test_separation_by_hand():
-    from grokbook.spectral import separation, separation_level
+    from grokbook.measures.spectral import separation, separation_level
     s = separation([1.5, 1.4, 1.3], [1.0, 1.35, 1.1])
     assert (s.n, s.wins, s.separated) == (3, 3, False)          # 1.3 < 1.35
     assert s.auroc == pytest.approx(8 / 9)                       # 1.3 loses to 1.35 only
@@ -179,7 +180,7 @@ def test_separation_by_hand():
 
 
 def test_edge_track_windows():
-    from grokbook.spectral import edge_track
+    from grokbook.measures.spectral import edge_track
     rng = np.random.default_rng(0)
     steps = np.arange(0, 1000, 100)
     attn = np.cumsum(rng.standard_normal((10, 50)), axis=0)
@@ -190,8 +191,8 @@ def test_edge_track_windows():
 
 def _fake_run(ops=("mul",), S=8, seed=0):
     """A Run of the TINY model whose θ drifts randomly (snapshots of attn and all θ every 100 steps)."""
-    from grokbook.spectral import attn_of
-    from grokbook.train import Run
+    from grokbook.measures.spectral import attn_of
+    from grokbook.training.train import Run
     cfg = RunConfig(p=7, d_model=8, n_layers=1, ops=ops, snapshot_groups=("attn", "all"))
     rng = np.random.default_rng(seed)
     theta0 = init_theta(cfg, 0).numpy()
@@ -203,7 +204,7 @@ def _fake_run(ops=("mul",), S=8, seed=0):
 
 
 def test_analyse_model_plumbing():
-    from grokbook.spectral import (analyse_model, field_grid, generator_check, improvement, linearity_rows,
+    from grokbook.measures.spectral import (analyse_model, field_grid, generator_check, improvement, linearity_rows,
                                    summary_rows)
     run = _fake_run()
     an = analyse_model(run, end_step=680, W=5, n_dirs=4, n_null=5, n_span=3, wn_draws=200)

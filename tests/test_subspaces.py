@@ -5,9 +5,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from grokbook.config import RunConfig
-from grokbook.model import group_slices, n_params
-from grokbook.subspaces import (causal_execution_bases, chance_rho, execution_basis, exec_random_rows, other_seed_partners, phase_labels,
+from grokbook.training.config import RunConfig
+from grokbook.training.model import group_slices, n_params
+from grokbook.measures.subspaces import (causal_execution_bases, chance_rho, execution_basis, exec_random_rows, other_seed_partners, phase_labels,
                                 projected_fraction, random_basis, random_block_basis, random_fraction_mean,
                                 random_fraction_quantile, rho_from_fraction, rho_rows, top_directions,
                                 weight_svd_basis, weight_svd_energy, weight_svd_terms)

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from grokbook.config import RunConfig
-from grokbook.tasks import OPS, ConfigError, domain_pairs, labels, make_split, split_sizes
+from grokbook.training.config import RunConfig
+from grokbook.errors import ConfigError
+from grokbook.training.tasks import OPS, domain_pairs, labels, make_split, split_sizes
 
 
 def label(op: str, a: int, b: int, p: int = 7) -> int:

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from grokbook.config import RunConfig
-from grokbook.model import n_params, param_layout
-from grokbook.timing import (GROKTIME_MODELS, chance_cosine, delays, fit_reciprocal, group_means, head_cosines,
+from grokbook.training.config import RunConfig
+from grokbook.training.model import n_params, param_layout
+from grokbook.papers.multitask.timing import (GROKTIME_MODELS, chance_cosine, delays, fit_reciprocal, group_means, head_cosines,
                              interpolated_crossing, is_decreasing, logistic_crossing, loo_log_error, order_status,
                              order_string, pair_relation, quadratic_log_test)
 
@@ -105,7 +105,7 @@ def test_quadratic_log_test_u_shape():
 
 
 def test_extremum_and_grid_points():
-    from grokbook.timing import extremum_position, within_grid_points
+    from grokbook.papers.multitask.timing import extremum_position, within_grid_points
     lams = [0.1, 0.2, 0.3, 0.5, 1.0]
     assert extremum_position(lams, [8.3, 7.7, 5.7, 5.0, 6.3], "min") == 0.5     # the paper's dual k* means
     assert extremum_position(lams, [-17.5, -14.5, -15, -36, -63.5], "max") == 0.2   # shallowest curvature
@@ -117,7 +117,7 @@ def test_extremum_and_grid_points():
 
 
 def test_shape_summary_hand_values():
-    from grokbook.timing import shape_summary
+    from grokbook.papers.multitask.timing import shape_summary
     s = shape_summary([0.1, 0.2, 0.5, 1.0], [40.0, 30.0, 20.0, 10.0])
     assert s["spearman"] == pytest.approx(-1.0) and s["n"] == 4 and s["λ values"] == 4
     s = shape_summary([0.5, 1.0, 2.0, 0.5], [1.0, np.nan, 3.0, 2.0])     # NaN dropped: 2 λ left

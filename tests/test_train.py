@@ -8,12 +8,13 @@ import pytest
 import torch
 from torch import nn
 
-import grokbook.train as train
-from grokbook.config import RunConfig
-from grokbook.measures import first_sustained
-from grokbook.model import forward
-from grokbook.tasks import ConfigError, make_split
-from grokbook.train import derived_seed, train_stack
+import grokbook.training.train as train
+from grokbook.training.config import RunConfig
+from grokbook.training.train import first_sustained
+from grokbook.training.model import forward
+from grokbook.errors import ConfigError
+from grokbook.training.tasks import make_split
+from grokbook.training.train import derived_seed, train_stack
 
 
 def tiny(**kw) -> RunConfig:

@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .train import Run
+from grokbook.training.train import Run
 
 STYLE = Path(__file__).with_name("grok.mplstyle")
 

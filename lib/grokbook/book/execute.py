@@ -1,0 +1,283 @@
+"""Executing claim notebooks: parameter resolution (notebook defaults, shared grid, smoke file, user
+overrides), one claim (`run_claim`), every claim (`reproduce`), the planning pass (`plan`), and the ledger
+fields only the runner knows (every parameter as papermill ran it, the profile, the source digest).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from grokbook.book import ledger
+from grokbook.book import registry
+from grokbook.book import scorecard
+from grokbook.paths import project_root
+from grokbook.training.config import RunConfig, compile_default
+from grokbook.errors import ConfigError, UsageError
+
+PROFILES = ("smoke", "paper")
+
+
+def parse_value(name: str, text: str):
+    """-p values are YAML/Python literals: 59, 1e-3, "[7, 8, 9]", add, true."""
+    import ast
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise UsageError(f"-p {name}: cannot parse {text!r} as a literal ({e.problem})") from e
+    if isinstance(value, str):          # YAML 1.1 reads 1e-3 as a string; Python literal syntax fixes that
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            pass
+    return value
+
+
+SHARED_FIELDS = ("p", "train_frac", "lr", "weight_decay", "steps", "batch_size", "eval_every", "snapshot_every",
+                 "device")   # notebook parameters that are RunConfig fields of the same name
+
+
+def check_parameters(values: dict) -> None:
+    """Validate the parameters every notebook shares, before a kernel starts, by building the RunConfig of every
+    (op, seed) they name — the same checks and messages as inside the notebook. Raises ConfigError."""
+    seeds, ops = values.get("seeds", [0]), values.get("ops", ["add"])
+    if "task_sets" in values and "ops" not in values:           # multitask notebooks name task sets, not ops
+        from grokbook.training.tasks import TASK_SETS
+        sets = values["task_sets"]
+        bad = [t for t in sets if t not in TASK_SETS] if isinstance(sets, list) and sets else [sets]
+        if bad:
+            raise ConfigError(f"task_sets={sets!r}: unknown or empty; choose from {list(TASK_SETS)}")
+        ops = [list(TASK_SETS[t]) for t in sets]
+    if not isinstance(seeds, list) or not seeds or not all(
+            isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in seeds):
+        raise ConfigError(f"seeds={seeds!r} must be a non-empty list of integers >= 0, e.g. [7, 8, 9]")
+    if not isinstance(ops, list) or not ops:
+        raise ConfigError(f"ops={ops!r} must be a list of operation names, e.g. [add, mul]")
+    shared = {k: values[k] for k in SHARED_FIELDS if k in values}
+    for op in ops:
+        for seed in seeds:
+            RunConfig(**shared, ops=(op,) if isinstance(op, str) else tuple(op), seed=seed)
+
+
+def notebook_parameters(nb: Path) -> dict:
+    """Name -> default of the notebook's `parameters` cell (plain `name = literal` lines, possibly multi-line)."""
+    import ast
+    import nbformat
+    cells = [c for c in nbformat.read(nb, as_version=4).cells
+             if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    if not cells:
+        raise UsageError(f"{nb}: no code cell tagged `parameters`")
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(cells[0].source).body
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+
+
+def resolve(claim_id: str, profile: str, user: list[tuple[str, str]]) -> tuple[registry.Claim, Path, dict, str]:
+    """Claim, source notebook, parameters to inject, and the profile label ("smoke", "paper", "<p>+custom")."""
+    claim = registry.get(claim_id)
+    if claim.notebook is None:
+        raise UsageError(f"{claim_id} is pending: no notebook implements it yet (see `grokbook claims`)")
+    if profile not in PROFILES:
+        raise UsageError(f"--profile {profile!r} is unknown; choose one of {list(PROFILES)}")
+    nb = project_root() / claim.notebook
+    defaults = notebook_parameters(nb)
+    params: dict = {}
+    if profile == "smoke":
+        params |= yaml.safe_load(nb.with_suffix(".smoke.yaml").read_text()) or {}
+    for name, text in user:
+        if name not in defaults:
+            raise UsageError(f"-p {name}: {claim_id} has no parameter {name!r}; its parameters are: "
+                           f"{', '.join(n for n in defaults if n != 'profile')}")
+        params[name] = parse_value(name, text)
+    if "device" in defaults and not any(n == "device" for n, _ in user) and profile == "paper":
+        import torch
+        params["device"] = "cuda" if torch.cuda.is_available() else "cpu"
+    label = profile + ("+custom" if user else "")
+    params["profile"] = label
+    check_parameters({**defaults, **params})
+    return claim, nb, params, label
+
+
+def source_digest(nb: Path, profile: str) -> str:
+    """What an executed claim depends on: the notebook, its smoke overrides (smoke profile) and the library
+    source. A ledger entry carrying the current digest is up to date and `reproduce` skips its claim."""
+    import hashlib
+    h = hashlib.sha256(nb.read_bytes())
+    smoke = nb.with_suffix(".smoke.yaml")
+    if profile == "smoke" and smoke.exists():
+        h.update(smoke.read_bytes())
+    lib = Path(__file__).parents[1]
+    for f in sorted(lib.rglob("*.py")) + [lib / "book" / "claims.yaml"]:
+        h.update(str(f.relative_to(lib)).encode() + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def is_current(claim: registry.Claim, profile: str) -> bool:
+    """Whether the claim's executed notebook and ledger for this profile exist and carry the current digest."""
+    out = scorecard.executed_path(claim, profile)
+    entry = ledger.read(scorecard.ledger_for(out))
+    return (entry is not None and out.exists() and entry.get("profile") == profile
+            and entry.get("source_digest") == source_digest(project_root() / claim.notebook, profile))
+
+
+def run_claim(claim_id: str, profile: str = "smoke", user: list[tuple[str, str]] = (),
+              output: Path | None = None) -> Path:
+    """Execute one claim notebook with papermill; returns the executed notebook's path."""
+    import papermill
+    claim, nb, params, label = resolve(claim_id, profile, list(user))
+    out = Path(output) if output else scorecard.executed_path(claim, "custom" if user else profile)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    led = scorecard.ledger_for(out)
+    led.unlink(missing_ok=True)                        # a failed run must not leave an older verdict behind
+    os.environ["GROKBOOK_LEDGER"] = str(led.resolve())
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # busy-waiting threads stall shared CPUs
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")    # numpy's small Gram products: 10-20x slower threaded
+    shown = {k: v for k, v in params.items() if k != "profile"} | ({"compile_step": True} if compile_default() else {})
+    print(f"[{claim_id}] profile={label} {shown} -> {out}", flush=True)
+    t0 = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(nb), str(out), parameters=params, cwd=str(project_root()),
+                                   kernel_name="python3", progress_bar=False, log_output=False)
+    except papermill.PapermillExecutionError as e:
+        raise UsageError(f"{claim_id}: the notebook stopped with {e.ename}: {e.evalue} (see {out})") from None
+    finally:
+        os.environ.pop("GROKBOOK_LEDGER", None)
+    entry = json.loads(led.read_text()) if led.exists() else None
+    if entry is None:
+        raise UsageError(f"{claim_id}: the notebook finished without recording a ledger entry ({led})")
+    if not user:                                       # stamp what produced it (reproduce skips current entries)
+        entry["source_digest"] = source_digest(nb, profile)
+        entry["compile_step"] = compile_default()
+        tmp = led.with_suffix(".tmp")
+        tmp.write_text(json.dumps(entry, indent=1, ensure_ascii=False))
+        os.replace(tmp, led)
+    print(f"[{claim_id}] verdict: {entry['verdict']} | ours: {entry['our_value']} | "
+          f"{time.perf_counter() - t0:.0f} s | ledger {led}", flush=True)
+    return out
+
+
+def collect_plan(claims: list[registry.Claim], profile: str) -> dict:
+    """Planning pass: execute each notebook until its first training call ($GROKBOOK_PLAN makes load_or_train
+    record the missing runs and stop). -> {(config, hook key): [claim ids that asked for it]}, in first-seen
+    order; later training calls of a notebook (runs that depend on earlier results) are not seen."""
+    import tempfile
+    import papermill
+    from grokbook.training.cache import plan_entries
+    needs: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            for i, claim in enumerate(claims, 1):
+                _, nb, params, _ = resolve(claim.id, profile, [])
+                print(f"plan [{i}/{len(claims)}] {claim.id}", flush=True)
+                os.environ["GROKBOOK_PLAN"] = str(Path(tmp) / f"{i}.jsonl")
+                try:
+                    papermill.execute_notebook(str(nb), str(Path(tmp) / "plan.ipynb"), parameters=params,
+                                               cwd=str(project_root()), kernel_name="python3", progress_bar=False)
+                except papermill.PapermillExecutionError:
+                    pass                       # PlanComplete (or an error the real pass will report)
+                for entry in plan_entries(Path(tmp) / f"{i}.jsonl"):
+                    needs.setdefault(entry, []).append(claim.id)
+        finally:
+            os.environ.pop("GROKBOOK_PLAN", None)
+    return needs
+
+
+def plan_and_train(claims: list[registry.Claim], profile: str) -> None:
+    """Train every run the planning pass found (hooked ones excepted) at once, in stacks of compatible runs
+    across notebooks, before the notebooks execute."""
+    from grokbook.training.cache import load_or_train
+    cfgs = [c for c, hook in collect_plan(claims, profile) if not hook]   # distinct, first-seen order
+    print(f"plan: {len(cfgs)} run(s) to train before executing the notebooks", flush=True)
+    if cfgs:
+        load_or_train(cfgs)
+
+
+def claims_to_run(profile: str, paper: str | None, force: bool) -> list[registry.Claim]:
+    """Implemented claims (of one paper) whose ledger entry for this profile is not current (all with force)."""
+    if profile not in PROFILES:
+        raise UsageError(f"--profile {profile!r} is unknown; choose one of {list(PROFILES)}")
+    todo, implemented = [], [c for c in registry.claims(paper) if c.notebook is not None]
+    for claim in implemented:
+        if not force and is_current(claim, profile):
+            print(f"[{claim.id}] current ({profile} ledger matches the notebook and library): skipped", flush=True)
+        else:
+            todo.append(claim)
+    print(f"--profile {profile}: {len(todo)} of {len(implemented)} claim(s) to run", flush=True)
+    return todo
+
+
+def plan(profile: str, paper: str | None, force: bool, out: Path | None) -> None:
+    """Print (and write as JSON) the runs `reproduce` would train for these claims, grouped into stacks."""
+    from grokbook.training.cache import plan_stacks
+    todo = claims_to_run(profile, paper, force)
+    rows = plan_stacks(collect_plan(todo, profile))
+    total = {"stacks": len(rows), "runs": sum(r["runs"] for r in rows),
+             "run_steps": sum(r["run_steps"] for r in rows), "snapshot_gb": round(sum(r["snapshot_gb"] for r in rows), 2),
+             "hooked_runs": sum(r["runs"] for r in rows if r["hook"])}
+    print(f"\n{'runs':>5} {'p':>4} {'d':>4} {'L':>2} {'T':>2} {'steps':>8} {'run-steps':>11} {'probe':>6} "
+          f"{'snap GB':>8} hook claims")
+    for r in rows:
+        print(f"{r['runs']:5d} {r['p']:4d} {r['d_model']:4d} {r['n_layers']:2d} {r['n_tasks']:2d} {r['steps']:8d} "
+              f"{r['run_steps']:11,d} {r['probe_every']:6d} {r['snapshot_gb']:8.2f} {r['hook'] or '-'} "
+              f"{', '.join(r['claims'])}")
+    print(f"total: {total['runs']} runs in {total['stacks']} stacks, {total['run_steps']:,} run-steps at most "
+          f"({total['hooked_runs']} hooked runs train in the real pass), {total['snapshot_gb']} GB of snapshots; "
+          f"first training call of each notebook only")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"profile": profile, "paper": paper, "claims": [c.id for c in todo],
+                                   "total": total, "stacks": rows}, indent=1))
+        print(f"written {out}")
+
+
+def _run_detached(claim_id: str, profile: str) -> tuple[int, str]:
+    """`grokbook run` of one claim in its own process (its own environment and ledger path); exit status and
+    output, with progress-bar redraws collapsed to their last state."""
+    import subprocess
+    proc = subprocess.run([sys.executable, "-m", "grokbook.cli", "run", claim_id, "--profile", profile],
+                          capture_output=True, text=True, cwd=str(project_root()))
+    text = "\n".join(seg.split("\r")[-1] for seg in (proc.stdout + proc.stderr).splitlines()
+                     if seg.split("\r")[-1].strip() and "Kernel is running over TCP" not in seg)
+    return proc.returncode, text
+
+
+def reproduce(profile: str, paper: str | None, force: bool, plan: bool, jobs: int = 1) -> None:
+    """Execute every implemented claim (of one paper), skipping those whose ledger entry is current."""
+    todo = claims_to_run(profile, paper, force)
+    if plan and todo:
+        plan_and_train(todo, profile)
+    failed = []
+    if jobs > 1:          # claims in registry order, `jobs` at a time; shared runs are trained once (run locks)
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(jobs) as pool:
+            futures = [pool.submit(_run_detached, c.id, profile) for c in todo]
+            for i, (claim, fut) in enumerate(zip(todo, futures), 1):
+                code, text = fut.result()
+                print(f"[{i}/{len(todo)}] {text}", flush=True)
+                if code != 0:
+                    failed.append(claim.id)
+    else:
+        for i, claim in enumerate(todo, 1):
+            print(f"[{i}/{len(todo)}]", end=" ", flush=True)
+            try:
+                run_claim(claim.id, profile)
+            except UsageError as e:
+                print(f"error: {e}", file=sys.stderr, flush=True)
+                failed.append(claim.id)
+    if failed:
+        raise UsageError(f"{len(failed)} claim(s) failed: {', '.join(failed)}")
+
+
+def print_claims(as_json: bool) -> None:
+    rows = scorecard.rows()
+    if as_json:
+        print(json.dumps(rows, indent=1, ensure_ascii=False))
+        return
+    print(f"{'claim':38} {'status':9} {'verdict':15} {'profile':13} paper value | our value")
+    for r in rows:
+        print(f"{r['id']:38} {r['status']:9} {r['verdict'] or '-':15} {r['profile'] or '-':13} "
+              f"{r['paper_value']} | {r['our_value'] or '-'}")

@@ -1,0 +1,49 @@
+"""Where each claim's executed notebook and ledger live, and the scorecard built from them.
+
+Paper profile: book/<paper>/<slug>.ipynb (+ .ledger.json), committed. Smoke profile:
+build/smoke/<paper>/<slug>.ipynb, git-ignored. The scorecard prefers the paper-profile entry.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from grokbook.book import ledger
+from grokbook.book import registry
+from grokbook.paths import build_root, project_root
+
+
+def executed_path(claim: registry.Claim, profile: str) -> Path:
+    """Default output of `grokbook run` for a claim and profile ("paper", "smoke" or "custom")."""
+    if profile == "paper":
+        return project_root() / "book" / claim.paper / f"{claim.slug}.ipynb"
+    return build_root() / profile / claim.paper / f"{claim.slug}.ipynb"
+
+
+def ledger_for(notebook: Path) -> Path:
+    return notebook.with_suffix(".ledger.json")
+
+
+def best_entry(claim: registry.Claim) -> tuple[Optional[dict], Optional[Path]]:
+    """The paper-profile ledger entry if there is one, else the smoke one; with its notebook path."""
+    for profile in ("paper", "smoke"):
+        nb = executed_path(claim, profile)
+        entry = ledger.read(ledger_for(nb))
+        if entry is not None and nb.exists():
+            return entry, nb
+    return None, None
+
+
+def rows(paper: Optional[str] = None) -> list[dict]:
+    """One scorecard row per registered claim (pending ones included)."""
+    out = []
+    for c in registry.claims(paper):
+        entry, _ = best_entry(c) if c.notebook else (None, None)
+        status = "pending" if c.notebook is None else ("run" if entry else "not run")
+        out.append({"id": c.id, "paper": c.paper, "title": c.title, "optional": c.optional, "status": status,
+                    "verdict": entry["verdict"] if entry else None,
+                    "profile": entry["profile"] if entry else None,
+                    "paper_value": c.paper_value,
+                    "our_value": entry["our_value"] if entry else None,
+                    "null_value": entry["null_value"] if entry else None})
+    return out

@@ -1,0 +1,2 @@
+"""Shared run grids of this paper (see grokbook.papers.grid)."""
+GRIDS = ()
