@@ -1,4 +1,5 @@
-"""The book generator (grokbook.book): staged pages, _toc.yml, banners and the scorecard, without running Sphinx.
+"""The book generator (grokbook.book.pages): staged pages, _toc.yml, result boxes and the scorecard, without
+running Sphinx.
 
 A temporary project root holds a fake smoke execution of one implemented claim and a fake paper-profile
 execution of another (notebook + ledger, as `grokbook run` writes them).
@@ -17,7 +18,8 @@ from grokbook.book import registry
 REPO = Path(__file__).resolve().parents[1]
 
 
-def fake_execution(nb_path: Path, claim: registry.Claim, profile: str, verdict: str) -> None:
+def fake_execution(nb_path: Path, claim: registry.Claim, profile: str, verdict: str,
+                   digest: str = "old") -> None:
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell(f"# A claim ({claim.id})\n\nWhat we measure."),
         nbformat.v4.new_code_cell('profile = "paper"', metadata={"tags": ["parameters"]}),
@@ -26,8 +28,9 @@ def fake_execution(nb_path: Path, claim: registry.Claim, profile: str, verdict: 
     nbformat.write(nb, nb_path)
     entry = {"claim": claim.id, "paper": claim.paper, "verdict": verdict, "profile": profile,
              "our_value": "R90 2,800 ± 300 | ours", "null_value": "no grok at λ = 0", "rule": "rule",
-             "parameters": {"p": 47, "profile": profile}, "seeds": [42, 137], "device": "cpu",
-             "device_name": "x86_64", "wall_s": 312.0, "recorded": "2026-11-23T15:00:00+00:00"}
+             "parameters": {"p": 47, "profile": profile}, "evidence_n": 2, "evidence_unit": "seeds",
+             "device": "cpu", "device_name": "x86_64", "wall_s": 312.0,
+             "recorded": "2026-11-23T15:00:00+00:00", "source_digest": digest}
     nb_path.with_suffix(".ledger.json").write_text(json.dumps(entry))
 
 
@@ -41,10 +44,13 @@ def staged(tmp_path, monkeypatch):
     shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns(*registry.PAPER_ORDER))
     monkeypatch.setenv("GROKBOOK_ROOT", str(root))
     smoke, paper, not_run = implemented[:3]
-    fake_execution(root / "build" / "smoke" / smoke.paper / f"{smoke.slug}.ipynb", smoke, "smoke", "reproduced")
+    for c in (smoke, paper, not_run):                   # the sources, for the staleness digest
+        (root / c.notebook).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / c.notebook, root / c.notebook)
+    from grokbook.book.execute import source_digest
+    fake_execution(root / "build" / "smoke" / smoke.paper / f"{smoke.slug}.ipynb", smoke, "smoke", "reproduced",
+                   digest=source_digest(root / smoke.notebook, "smoke"))
     fake_execution(root / "book" / paper.paper / f"{paper.slug}.ipynb", paper, "paper", "partial")
-    (root / not_run.notebook).parent.mkdir(parents=True, exist_ok=True)
-    (root / not_run.notebook).write_text("{}")          # source present, never executed
     return book.stage(tmp_path / "src"), smoke, paper, not_run
 
 
@@ -53,14 +59,15 @@ def test_toc_has_every_paper_and_implemented_claim(staged):
     toc = yaml.safe_load((src / "_toc.yml").read_text())
     assert toc["root"] == "intro"
     assert toc["parts"][0]["caption"] == "Getting started"
-    assert [c["file"] for c in toc["parts"][0]["chapters"]] == ["setup", "rerun", "scorecard", "performance"]
+    assert [c["file"] for c in toc["parts"][0]["chapters"]] == ["setup", "rerun", "scorecard", "methods",
+                                                                "performance"]
     papers = toc["parts"][1:]
     assert [p["chapters"][0]["file"] for p in papers] == [f"{k}/index" for k in registry.PAPER_ORDER]
     for part, key in zip(papers, registry.PAPER_ORDER):
         assert part["caption"] == registry.papers()[key]["short"]
         listed = [s["file"] for s in part["chapters"][0].get("sections", [])]
         assert listed == [f"{key}/{c.slug}" for c in registry.claims(key) if c.notebook]
-    files = ["intro", "setup", "rerun", "scorecard", "performance"] + [f"{k}/index" for k in registry.PAPER_ORDER] + \
+    files = ["intro", "setup", "rerun", "scorecard", "methods", "performance"] + [f"{k}/index" for k in registry.PAPER_ORDER] + \
         [s["file"] for p in papers for s in p["chapters"][0].get("sections", [])]
     for f in files:
         assert (src / f"{f}.md").exists() or (src / f"{f}.ipynb").exists(), f
@@ -74,18 +81,20 @@ def test_every_claim_id_appears_in_its_index_and_the_scorecard(staged):
         assert c.id in card
 
 
-def test_smoke_banner_only_on_the_smoke_page(staged):
+def test_result_box_on_top_of_every_executed_page(staged):
     src, smoke, paper, _ = staged
     nb = nbformat.read(src / smoke.paper / f"{smoke.slug}.ipynb", as_version=4)
-    banner = nb.cells[1].source
-    assert nb.cells[0].source.startswith("# A claim") and nb.cells[1].cell_type == "markdown"
-    assert banner.startswith(":::{warning}\n**CPU smoke profile") and "not evidence for or against" in banner
-    assert f"grokbook run {smoke.id} --profile paper" in banner and "p = 47" in banner
-    assert len(nb.cells) == 4
+    title, box, rest = (c.source for c in nb.cells[:3])
+    assert title == f"# A claim ({smoke.id})" and rest == "What we measure."
+    assert box.startswith("::::{admonition} Result: reproduced\n:class: tip\n")
+    assert "* - evidence\n  - 2 seeds" in box and "* - null / control\n  - no grok at λ = 0" in box
+    assert "smoke (p = 47; x86_64, 2026-11-23, 5.2 min)" in box and "**Smoke profile:**" in box
+    assert "**Stale:**" not in box                      # its digest matches the source notebook
+    assert "hide-input" in nb.cells[3].metadata.tags    # the parameters cell is collapsed
     nb = nbformat.read(src / paper.paper / f"{paper.slug}.ipynb", as_version=4)
-    assert not any("{warning}" in c.source for c in nb.cells)
-    assert nb.cells[1].source.startswith("```{note}\nExecuted at paper scale on x86_64 (cpu), 2026-11-23, "
-                                         "wall time 5.2 min")
+    box = nb.cells[1].source
+    assert ":class: attention" in box and "**Smoke profile:**" not in box
+    assert "**Stale:**" in box                          # recorded with another digest
 
 
 def test_unexecuted_claim_gets_a_not_run_page(staged):
@@ -99,12 +108,17 @@ def test_verdicts_and_pending_claims_in_the_pages(staged):
     src, smoke, paper, not_run = staged
     card = (src / "scorecard.md").read_text()
     row = next(ln for ln in card.splitlines() if f"`{smoke.id} <" in ln)
-    assert "**reproduced**" in row and row.endswith("| smoke |") and "2,800 ± 300 \\| ours" in row
-    assert "**partial**" in next(ln for ln in card.splitlines() if f"`{paper.id} <" in ln)
-    assert "**not run**" in next(ln for ln in card.splitlines() if f"`{not_run.id} <" in ln)
-    total = next(ln for ln in card.splitlines() if ln.startswith("| **all** |")).split("|")[2:-1]
+    assert "{bdg-success}`reproduced`" in row and row.endswith("| 2 seeds | smoke | – |")
+    paper_row = next(ln for ln in card.splitlines() if f"`{paper.id} <" in ln)
+    assert "{bdg-warning}`partial`" in paper_row and paper_row.endswith("| paper | **stale** |")
+    assert "`not run`" in next(ln for ln in card.splitlines() if f"`{not_run.id} <" in ln)
+    totals = [ln.split("|")[3:-1] for ln in card.splitlines() if ln.startswith("| **all** |")]
     n_pending = sum(c.notebook is None for c in registry.claims())
-    assert [int(x) for x in total] == [1, 1, 0, 0, 0, len(registry.claims()) - n_pending - 2, n_pending, 1]
+    assert totals[0] == [" 0 ", " 1 ", " 0 ", " 0 ", " 0 ", " – ", " – ", " 1 "]            # paper profile
+    assert totals[1] == [" 1 ", " 0 ", " 0 ", " 0 ", " 0 ", " – ", " – ", " 0 "]            # smoke profile
+    n_not_run = len(registry.claims()) - n_pending - 2
+    assert [x.strip() for x in totals[2][-3:]] == [str(n_not_run), str(n_pending), "–"]
+    assert "| **not supported** |" in card and "verdict-counts.png" in card
     pending = [c for c in registry.claims() if c.notebook is None]
     for c in pending:
         index = (src / c.paper / "index.md").read_text()

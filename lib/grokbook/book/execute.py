@@ -76,6 +76,29 @@ def notebook_parameters(nb: Path) -> dict:
             if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
 
 
+def profile_values(claim_id: str, nb: Path) -> dict:
+    """Smoke-profile overrides of a claim: its shared grid's smoke values, then its own smoke file (which
+    may only hold parameters the claim owns, not the grid's)."""
+    from grokbook.papers.grid import grid_of
+    grid = grid_of(claim_id)
+    own_file = nb.with_suffix(".smoke.yaml")
+    own = (yaml.safe_load(own_file.read_text()) or {}) if own_file.exists() else {}
+    if grid is None:
+        return own
+    clash = sorted(set(own) & set(grid.paper))
+    if clash:
+        raise UsageError(f"{own_file.name} sets {clash}, which belong to the shared grid {grid.name}; "
+                         "change them in the grid's definition")
+    return {**grid.smoke, **own}
+
+
+def executed_parameters(nb: Path, executed: Path) -> dict:
+    """Every parameter of an executed notebook: its defaults with papermill's injected values on top."""
+    import nbformat
+    injected = nbformat.read(executed, as_version=4).metadata.get("papermill", {}).get("parameters", {})
+    return {**notebook_parameters(nb), **injected}
+
+
 def resolve(claim_id: str, profile: str, user: list[tuple[str, str]]) -> tuple[registry.Claim, Path, dict, str]:
     """Claim, source notebook, parameters to inject, and the profile label ("smoke", "paper", "<p>+custom")."""
     claim = registry.get(claim_id)
@@ -87,7 +110,7 @@ def resolve(claim_id: str, profile: str, user: list[tuple[str, str]]) -> tuple[r
     defaults = notebook_parameters(nb)
     params: dict = {}
     if profile == "smoke":
-        params |= yaml.safe_load(nb.with_suffix(".smoke.yaml").read_text()) or {}
+        params |= profile_values(claim.id, nb)
     for name, text in user:
         if name not in defaults:
             raise UsageError(f"-p {name}: {claim_id} has no parameter {name!r}; its parameters are: "
@@ -149,12 +172,11 @@ def run_claim(claim_id: str, profile: str = "smoke", user: list[tuple[str, str]]
     entry = json.loads(led.read_text()) if led.exists() else None
     if entry is None:
         raise UsageError(f"{claim_id}: the notebook finished without recording a ledger entry ({led})")
-    if not user:                                       # stamp what produced it (reproduce skips current entries)
-        entry["source_digest"] = source_digest(nb, profile)
-        entry["compile_step"] = compile_default()
-        tmp = led.with_suffix(".tmp")
-        tmp.write_text(json.dumps(entry, indent=1, ensure_ascii=False))
-        os.replace(tmp, led)
+    entry["parameters"] = executed_parameters(nb, out)   # as papermill ran it, no hand-written list
+    entry["profile"] = label
+    entry["compile_step"] = compile_default()
+    entry["source_digest"] = source_digest(nb, profile)   # reproduce skips current entries; stale otherwise
+    ledger.write(led, entry)
     print(f"[{claim_id}] verdict: {entry['verdict']} | ours: {entry['our_value']} | "
           f"{time.perf_counter() - t0:.0f} s | ledger {led}", flush=True)
     return out

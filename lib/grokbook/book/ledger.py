@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Optional
 
 from grokbook.book import registry
-from grokbook.papers.verdict import VERDICTS, Verdict
+from grokbook.papers.verdict import VERDICTS, Evidence, Verdict
 from grokbook.paths import build_root
 
 
@@ -29,14 +29,17 @@ def ledger_path(claim_id: str) -> Path:
 class Entry:
     """Opened in a notebook's set-up cell (starts the clock), recorded in its last cell."""
 
-    def __init__(self, claim_id: str):
+    def __init__(self, claim_id: str, **legacy):
         self.claim = registry.get(claim_id)
+        self.legacy = legacy               # TRANSITION: profile=, parameters= of unconverted notebooks
         self._t0 = time.perf_counter()
 
-    def record(self, result: Verdict, *, our_value: str, null_value: str, device: str,
-               numbers: Optional[dict] = None) -> dict:
+    def record(self, result: Optional[Verdict] = None, *, our_value: str, null_value: str, device: str,
+               numbers: Optional[dict] = None, **legacy) -> dict:
         """Write the ledger entry. our_value / null_value: short text with the spread over seeds;
         numbers: the raw measured values (JSON-able)."""
+        if result is None:                 # TRANSITION: verdict=, rule=, seeds= of unconverted notebooks
+            result = Verdict(legacy["verdict"], legacy["rule"], Evidence.of(legacy["seeds"], "seeds"))
         if not isinstance(result, Verdict):
             raise TypeError(f"result={result!r} must be the Verdict returned by the claim's rule function")
         import torch
@@ -52,6 +55,12 @@ class Entry:
         }
         write(ledger_path(c.id), entry)
         return entry
+
+    def summary(self, entry: dict) -> str:   # TRANSITION: the result box replaces it
+        rows = [("claim", entry["claim"]), ("paper", entry["paper_value"]), ("ours", entry["our_value"]),
+                ("null / control", entry["null_value"]), ("verdict", f"**{entry['verdict']}**"),
+                ("rule", entry["rule"])]
+        return "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
 
 
 def write(path: Path, entry: dict) -> None:

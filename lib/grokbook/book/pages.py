@@ -2,8 +2,9 @@
 
 Static pages come from book/ (intro, setup, rerun, _config.yml, assets). Generated here: one index page per
 paper (citation, claims, verdicts), one page per implemented claim (its executed notebook, paper profile
-preferred, else the smoke copy under a warning banner), the scorecard and _toc.yml. Cross-page numbers are
-written from the ledger JSON, never glued (STACK.md traps).
+preferred, else the smoke copy) with a result box on top, the scorecard with its verdict-count figure, and
+_toc.yml. Cross-page numbers are written from the ledger JSON, never glued (a glue key does not resolve
+across pages).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from grokbook.book import ledger
 from grokbook.book import registry
 from grokbook.book import scorecard
 from grokbook.errors import UsageError
+from grokbook.papers.verdict import MEANING
 from grokbook.paths import build_root, project_root
 
 SETUP = {   # which of our setups each paper's pages use (details: setup.md)
@@ -33,8 +35,14 @@ SETUP = {   # which of our setups each paper's pages use (details: setup.md)
                    "trunks of our own resolution",
     "spectral": "the single-task encoder of the curvature paper (290,401 parameters) and its tri-task trunk",
 }
-SCALE = ("p", "ops", "seeds", "d_model", "n_layers", "lr", "weight_decay", "steps", "device")   # shown in the banner
+SCALE = ("p", "ops", "task_sets", "seeds", "d_model", "n_layers", "lr", "weight_decay", "weight_decays",
+         "steps", "device")   # the run scale shown in the result box
 OUTCOMES = ledger.VERDICTS + ("not run", "pending")
+PROFILES = ("paper", "smoke")     # counted separately; a custom run is never shown in the book
+BADGE = {"reproduced": "success", "partial": "warning", "not reproduced": "danger",
+         "not supported": "danger", "inconclusive": "secondary", "not run": "light", "pending": "light"}
+BOX_CLASS = {"reproduced": "tip", "partial": "attention", "not reproduced": "danger",
+             "not supported": "error", "inconclusive": "note"}   # admonition colour per verdict
 
 
 def esc(text) -> str:
@@ -47,42 +55,112 @@ def outcome(row: dict) -> str:
     return row["verdict"] or row["status"]
 
 
+def base_profile(row: dict) -> str | None:
+    return str(row["profile"]).split("+")[0] if row.get("profile") else None
+
+
+def evidence(row: dict) -> str:
+    n = row.get("evidence_n")
+    return "–" if n is None else f"{n} {row.get('evidence_unit') or ''}".strip()
+
+
 def verdict_line(row: dict) -> str:
-    v = outcome(row) + (f" ({row['profile']} profile)" if row["verdict"] else "")
-    return v + (" · optional" if row["optional"] else "")
+    v = f"**{outcome(row)}**" + (f" ({base_profile(row)} profile, {evidence(row)})" if row["verdict"] else "")
+    return v + (" · **stale**" if row.get("stale") else "") + (" · optional" if row["optional"] else "")
 
 
 def counts(rows: list[dict]) -> str:
-    n = {o: sum(outcome(r) == o for r in rows) for o in OUTCOMES}
-    return " · ".join(f"{o}: **{k}**" for o, k in n.items() if k)
+    """Verdict counts per profile, e.g. "smoke: reproduced 3 · partial 2"; never summed across profiles."""
+    parts = []
+    for prof in PROFILES:
+        sub = [r for r in rows if base_profile(r) == prof]
+        n = {o: sum(r["verdict"] == o for r in sub) for o in ledger.VERDICTS}
+        if sub:
+            parts.append(f"{prof} profile: " + " · ".join(f"{o} **{k}**" for o, k in n.items() if k))
+    rest = {o: sum(outcome(r) == o for r in rows) for o in ("not run", "pending")}
+    parts += [f"{o}: **{k}**" for o, k in rest.items() if k]
+    return "; ".join(parts) or "no claims"
 
 
 def count_table(rows: list[dict]) -> list[str]:
-    """Markdown table: claims per outcome for each paper and in all, with how many ran at paper scale."""
-    meta, lines = registry.papers(), ["| paper | " + " | ".join(OUTCOMES) + " | at paper scale |",
-                                      "|---" * (len(OUTCOMES) + 2) + "|"]
-    for key, sub in [(k, [r for r in rows if r["paper"] == k]) for k in registry.PAPER_ORDER] + [("all", rows)]:
-        n = [sum(outcome(r) == o for r in sub) for o in OUTCOMES] + [sum(r["profile"] == "paper" for r in sub)]
-        lines.append(f"| {meta[key]['short'] if key != 'all' else '**all**'} | " + " | ".join(map(str, n)) + " |")
+    """Markdown table: claims per verdict for each paper and profile (never added across profiles)."""
+    meta = registry.papers()
+    lines = ["| paper | profile | " + " | ".join(OUTCOMES) + " | stale |", "|---" * (len(OUTCOMES) + 3) + "|"]
+    for key in [*registry.PAPER_ORDER, "all"]:
+        sub = rows if key == "all" else [r for r in rows if r["paper"] == key]
+        name = "**all**" if key == "all" else meta[key]["short"]
+        for prof in PROFILES:
+            ran = [r for r in sub if base_profile(r) == prof]
+            if ran:
+                n = [sum(r["verdict"] == o for r in ran) for o in ledger.VERDICTS]
+                lines.append(f"| {name} | {prof} | " + " | ".join(map(str, n)) + " | – | – | "
+                             f"{sum(bool(r['stale']) for r in ran)} |")
+        rest = [sum(outcome(r) == o for r in sub) for o in ("not run", "pending")]
+        if any(rest):
+            lines.append(f"| {name} | – | " + " | ".join(["–"] * len(ledger.VERDICTS)) + " | "
+                         + " | ".join(map(str, rest)) + " | – |")
     return lines
 
 
+def verdict_legend() -> list[str]:
+    return ["| verdict | meaning |", "|---|---|", *[f"| **{v}** | {m} |" for v, m in MEANING.items()]]
+
+
+def count_figure(rows: list[dict], path: Path) -> None:
+    """Stacked bars: verdicts per paper, one bar per profile that has results."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    colours = {"reproduced": "#2e7d32", "partial": "#f9a825", "not reproduced": "#c62828",
+               "not supported": "#6a1b9a", "inconclusive": "#9e9e9e"}
+    bars = [(registry.papers()[k]["short"], prof, [r for r in rows if r["paper"] == k
+                                                   and base_profile(r) == prof])
+            for k in registry.PAPER_ORDER for prof in PROFILES]
+    bars = [b for b in bars if b[2]]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(bars) + 1.2))
+    labels = [f"{paper} ({prof})" for paper, prof, _ in bars]
+    left = [0] * len(bars)
+    for v, colour in colours.items():
+        n = [sum(r["verdict"] == v for r in sub) for *_, sub in bars]
+        ax.barh(labels, n, left=left, color=colour, label=v)
+        left = [a + b for a, b in zip(left, n)]
+    ax.invert_yaxis()
+    ax.set_xlabel("claims")
+    ax.legend(ncol=3, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def scorecard_page(rows: list[dict]) -> str:
-    meta, out = registry.papers(), ["# Scorecard", "",
-           "Every claim of the five papers with the verdict of its execution: the paper-profile one where it "
-           "exists, else the CPU smoke one, whose verdicts are not evidence about the papers' scale (column "
-           "*profile*). *Null* is the control or null value measured beside our headline number. Pending claims "
-           "have no notebook yet.", "", *count_table(rows), ""]
+    meta, out = registry.papers(), [
+        "# Scorecard", "",
+        "Every claim of the five papers with the verdict of its execution: the paper-profile one where it "
+        "exists, else the CPU smoke one (column *profile*; smoke verdicts check the machinery and show the "
+        "phenomenon in small, they are not evidence about the papers' scale). *Evidence* is what entered the "
+        "verdict (runs, seeds or pairs that were measured, not those requested). A *stale* result was "
+        "computed by an older version of its notebook or of the library; re-run it. Each claim's page has "
+        "the paper's value, ours, the null and the rule. Verdicts are never added across profiles.", "",
+        "## The five verdicts", "", *verdict_legend(), "", "See {ref}`methods-verdicts` for how rules are "
+        "built and what minimum evidence they need.", "",
+        "## Verdicts per paper and profile", "", "```{image} verdict-counts.png", ":alt: verdict counts "
+        "per paper and profile", ":width: 560px", "```", "", *count_table(rows), ""]
     for paper in registry.PAPER_ORDER:
         sub = [r for r in rows if r["paper"] == paper]
         out += [f"## {meta[paper]['short']} — {meta[paper]['title']}", "", f"{counts(sub)}.", "",
-                "| claim | paper value | our value | null | verdict | profile |", "|---|---|---|---|---|---|"]
-        out += [f"| {claim_link(r, paper + '/')} | {esc(r['paper_value'])} | {esc(r['our_value'])} | "
-                f"{esc(r['null_value'])} | **{outcome(r)}**{' (optional)' if r['optional'] else ''} | "
-                f"{esc(r['profile'])} |" for r in sub]
+                "| claim | paper value | verdict | evidence | profile | stale |", "|---|---|---|---|---|---|"]
+        out += [f"| {claim_link(r, paper + '/')} | {esc(r['paper_value'])} | {verdict_cell(r)} | "
+                f"{evidence(r)} | {esc(base_profile(r))} | {'**stale**' if r['stale'] else '–'} |"
+                for r in sub]
         pending = [r["id"] for r in sub if r["status"] == "pending"]
         out += ["", f"Pending (no notebook yet): {', '.join(f'`{i}`' for i in pending)}." if pending else "", ""]
     return "\n".join(out)
+
+
+def verdict_cell(row: dict) -> str:
+    """The verdict as a coloured badge (sphinx-design), for a table cell."""
+    v = outcome(row)
+    return f"{{bdg-{BADGE[v]}}}`{v}`" + (" (optional)" if row["optional"] else "")
 
 
 def claim_link(row: dict, folder: str) -> str:
@@ -119,18 +197,32 @@ def not_run_page(c: registry.Claim) -> str:
             f"{f' ({c.figure})' if c.figure else ''}.\n\n```{{note}}\n{note}\n```\n")
 
 
-def executed_note(c: registry.Claim, entry: dict, paper_scale: bool) -> str:
+def result_box(c: registry.Claim, entry: dict, stale: bool) -> str:
+    """The result box at the top of a claim page, from its ledger entry."""
+    prof = str(entry["profile"]).split("+")[0]
     wall = f"{entry['wall_s'] / 60:.1f} min" if entry["wall_s"] >= 120 else f"{entry['wall_s']:.0f} s"
-    if paper_scale:
-        return (f"```{{note}}\nExecuted at paper scale on {entry['device_name']} ({entry['device']}), "
-                f"{entry['recorded'][:10]}, wall time {wall}; seeds {entry['seeds']}.\n```")
-    params = ", ".join(f"{k} = {v}" for k, v in entry["parameters"].items() if k in SCALE)
-    return (f":::{{warning}}\n**CPU smoke profile, not the paper's scale.** This page shows the smoke execution "
-            f"of this notebook ({params}; {entry['device_name']}, {entry['recorded'][:10]}, wall time {wall}). "
-            "It checks that the code runs end to end and shows the phenomenon in small; **its numbers and its "
-            "verdict are not evidence for or against the paper's claim at the paper's scale.** To produce the "
-            f"paper-scale page, run `grokbook run {c.id} --profile paper` (a GPU is advisable), then "
-            "`grokbook book`; see {doc}`../rerun`.\n:::")
+    scale = ", ".join(f"{k} = {v}" for k, v in (entry.get("parameters") or {}).items() if k in SCALE)
+    n = entry.get("evidence_n")
+    rows = [("verdict", f"**{entry['verdict']}**"), ("paper", esc(c.paper_value)),
+            ("ours", esc(entry["our_value"])), ("null / control", esc(entry["null_value"])),
+            ("evidence", f"{n} {entry.get('evidence_unit', '')}".strip() if n is not None else "–"),
+            ("rule", esc(entry["rule"])),
+            ("profile", f"{prof} ({scale}; {esc(entry['device_name'] or entry['device'])}, "
+                        f"{entry['recorded'][:10]}, {wall})")]
+    note = ("\n\n**Smoke profile:** a small CPU setting that checks the code end to end and shows the "
+            "phenomenon in small; its verdict is not evidence about the paper's scale "
+            f"(`grokbook run {c.id} --profile paper` gives the paper-scale page; see {{doc}}`../rerun`)."
+            if prof == "smoke" else "")
+    if stale:
+        note += ("\n\n**Stale:** this result was computed by an older version of the notebook or the "
+                 f"library. Re-run `grokbook run {c.id}` to refresh it.")
+    table = "```{list-table}\n:header-rows: 0\n:widths: 1 5\n\n" + "\n".join(
+        f"* - {k}\n  - {v}" for k, v in rows) + "\n```"
+    return (f"::::{{admonition}} Result: {entry['verdict']}\n:class: {BOX_CLASS[entry['verdict']]}\n"
+            f"{table}{note}\n::::")
+
+
+HIDE = {"parameters": "hide-input", "injected-parameters": "hide-input"}   # collapsed on the page
 
 
 def tidy_streams(nb) -> None:
@@ -151,17 +243,24 @@ def tidy_streams(nb) -> None:
 
 
 def claim_page(c: registry.Claim, folder: Path) -> None:
-    """Write <folder>/<slug>.ipynb (executed notebook plus a note or banner) or <slug>.md (not run yet)."""
+    """Write <folder>/<slug>.ipynb (executed notebook with the result box on top) or <slug>.md (not run)."""
     entry, nb_path = scorecard.best_entry(c)
     if entry is None:
         (folder / f"{c.slug}.md").write_text(not_run_page(c))
         return
     nb = nbformat.read(nb_path, as_version=4)
-    cell = nbformat.v4.new_markdown_cell(executed_note(c, entry, nb_path == scorecard.executed_path(c, "paper")))
-    if nb.nbformat_minor < 5:
-        cell.pop("id", None)
-    first = next((i for i, x in enumerate(nb.cells) if x.cell_type == "markdown"), -1)
-    nb.cells.insert(first + 1, cell)
+    title, _, rest = nb.cells[0].source.partition("\n")
+    box = [nbformat.v4.new_markdown_cell(title), nbformat.v4.new_markdown_cell(
+        result_box(c, entry, scorecard.is_stale(c, entry)))]
+    if rest.strip():
+        box.append(nbformat.v4.new_markdown_cell(rest.strip()))
+    for cell in box:
+        if nb.nbformat_minor < 5:
+            cell.pop("id", None)
+    nb.cells[:1] = box
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        tags += [HIDE[t] for t in list(tags) if t in HIDE and HIDE[t] not in tags]
     tidy_streams(nb)
     nbformat.write(nb, folder / f"{c.slug}.ipynb")
 
@@ -257,11 +356,13 @@ def stage(dest: Path) -> Path:
     shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(project_root() / "book", dest,
                     ignore=shutil.ignore_patterns(*registry.PAPER_ORDER, "_build", "*.ledger.json"))
-    (dest / "scorecard.md").write_text(scorecard_page(scorecard.rows()))
+    rows = scorecard.rows()
+    (dest / "scorecard.md").write_text(scorecard_page(rows))
+    count_figure(rows, dest / "verdict-counts.png")
     (dest / "performance.md").write_text(performance_page())
     toc = {"format": "jb-book", "root": "intro", "parts": [
         {"caption": "Getting started", "chapters": [{"file": f} for f in ("setup", "rerun", "scorecard",
-                                                                          "performance")]}]}
+                                                                          "methods", "performance")]}]}
     for paper in registry.PAPER_ORDER:
         (dest / paper).mkdir()
         (dest / paper / "index.md").write_text(paper_index(paper))

@@ -34,16 +34,25 @@ def best_entry(claim: registry.Claim) -> tuple[Optional[dict], Optional[Path]]:
     return None, None
 
 
+def is_stale(claim: registry.Claim, entry: dict) -> bool:
+    """Whether an entry was computed by another version of the claim's notebook, smoke file or library."""
+    from grokbook.book.execute import source_digest
+    profile = str(entry.get("profile", "")).split("+")[0]
+    return entry.get("source_digest") != source_digest(project_root() / claim.notebook, profile)
+
+
 def rows(paper: Optional[str] = None) -> list[dict]:
     """One scorecard row per registered claim (pending ones included)."""
     out = []
     for c in registry.claims(paper):
         entry, _ = best_entry(c) if c.notebook else (None, None)
         status = "pending" if c.notebook is None else ("run" if entry else "not run")
+        get = (lambda k: entry.get(k)) if entry else (lambda k: None)
         out.append({"id": c.id, "paper": c.paper, "title": c.title, "optional": c.optional, "status": status,
-                    "verdict": entry["verdict"] if entry else None,
-                    "profile": entry["profile"] if entry else None,
-                    "paper_value": c.paper_value,
-                    "our_value": entry["our_value"] if entry else None,
-                    "null_value": entry["null_value"] if entry else None})
+                    "verdict": get("verdict"), "profile": get("profile"),
+                    "evidence_n": get("evidence_n"), "evidence_unit": get("evidence_unit"),
+                    "stale": is_stale(c, entry) if entry else None,
+                    "paper_value": c.paper_value, "our_value": get("our_value"),
+                    "null_value": get("null_value"), "rule": get("rule"),
+                    "parameters": get("parameters")})
     return out

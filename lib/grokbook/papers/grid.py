@@ -21,6 +21,7 @@ class Grid:
     paper: Mapping                              # parameter -> the paper's value (notebook defaults)
     smoke: Mapping                              # parameter -> smoke-profile value (a subset of `paper`)
     build: Callable[..., list[RunConfig]]       # parameters -> the grid's run configs, in a fixed order
+    claims: tuple[str, ...] = ()                # the claims that read this grid
 
     def __post_init__(self):
         extra = set(self.smoke) - set(self.paper)
@@ -45,14 +46,28 @@ class Grid:
         return self.build(**self.pick(namespace))
 
 
+PAPERS = ("power", "curvature", "multitask", "holographic", "spectral")
+
+
 def all_grids() -> dict[str, Grid]:
-    """Every shared grid of the book, by name."""
-    from grokbook.papers.curvature import grids as curvature
-    from grokbook.papers.multitask import grids as multitask
-    from grokbook.papers.power import grids as power
-    from grokbook.papers.spectral import grids as spectral
+    """Every shared grid of the book, by name (the `GRIDS` tuples of the paper packages' modules)."""
+    import importlib
+    import pkgutil
     found: dict[str, Grid] = {}
-    for module in (power, curvature, multitask, spectral):
-        for g in getattr(module, "GRIDS", ()):
-            found[g.name] = g
+    for paper in PAPERS:
+        package = importlib.import_module(f"grokbook.papers.{paper}")
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            for g in getattr(module, "GRIDS", ()):
+                if g.name in found and found[g.name] is not g:
+                    raise ValueError(f"two grids are named {g.name!r}")
+                found[g.name] = g
     return found
+
+
+def grid_of(claim_id: str) -> Grid | None:
+    """The shared grid a claim reads, if any."""
+    owners = [g for g in all_grids().values() if claim_id in g.claims]
+    if len(owners) > 1:
+        raise ValueError(f"{claim_id} is listed by several grids: {[g.name for g in owners]}")
+    return owners[0] if owners else None

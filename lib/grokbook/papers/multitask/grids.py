@@ -93,7 +93,16 @@ SHARED = Grid(
     smoke=dict(p=97, train_frac=0.7, n_layers=1, lr=0.003, steps=3000, eval_every=50, snapshot_every=50,
                snapshot_cap=0, probe_every=100, probe_samples=3, weight_decays=[1.0], control_seeds=[42],
                control_steps=1500),
-    build=_configs)
+    build=_configs,
+    claims=("multi.curvature-depth", "multi.defect-lead", "multi.dual-partial-recovery",
+            "multi.execution-manifold", "multi.integrability", "multi.magnitude-pruning-failure",
+            "multi.ortho-deletion-cliff", "multi.per-head-cascade", "multi.phase-portrait-loop",
+            "multi.reconstruction-threshold", "multi.spectral-edge-cycle", "multi.staggered-order",
+            "multi.svd-truncation-failure", "multi.uniform-scaling-fragility",
+            "multi.wd-groktime-powerlaw", "multi.wd-phase-structure", "holo.cross-scale-consistency",
+            "holo.energy-accuracy-dissociation", "holo.global-subspace-dim", "holo.joint-svd-failure",
+            "holo.local-full-rank", "holo.per-matrix-svd-failure", "holo.trajectory-pca-recovery",
+            "spec.multitask-inherits-add"))
 
 
 def shared_runs(namespace) -> list[GridRun]:
