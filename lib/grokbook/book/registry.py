@@ -1,4 +1,4 @@
-"""The claim registry (claims.yaml): every claim ID of the five briefs, its paper, statement, paper value
+"""The claim registry (claims.yaml): every claim ID of the five papers, its paper, statement, paper value
 and notebook (null while the claim is pending)."""
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""Composition probe for x²+y² (spectral.md M4): how much of a perturbation field is explained by additive
+"""Composition probe for x²+y² (Xu 2026d, §5 (composition regression)): how much of a perturbation field is explained by additive
 Fourier features of s = (a+b) mod p, multiplicative (discrete-log) features of t = (dlog a + dlog b) mod (p−1),
 and their products. Ridge regression with a fitted intercept (scikit-learn `Ridge(alpha)` semantics) scored
 in-sample as in the paper's code, and the corrected protocol: K-fold cross-validated R² on identical rows and
-folds for every feature set, a permuted-target null and a feature-count-matched null (spectral.md A7).
+folds for every feature set, a permuted-target null and a feature-count-matched null (our protocol: the corrected null).
 
 Pure functions: arrays in, arrays or small dicts out, float64 throughout.
 """
@@ -36,7 +36,7 @@ def _products(ca, sa, cm, sm, pairs) -> np.ndarray:
 
 def feature_sets(pairs, p: int, n_low: int = 10, focused_add: Sequence[int] = (25, 26),
                  focused_mul: Sequence[int] = (29,), cross_pairs: Optional[np.ndarray] = None) -> dict[str, np.ndarray]:
-    """The six design matrices of spectral.md M4 on pairs [N, 2] with a, b ≠ 0 (rows match the pairs):
+    """The six design matrices of Xu 2026d, §5 (composition regression) on pairs [N, 2] with a, b ≠ 0 (rows match the pairs):
     add = cos/sin(2πωs/p), ω = 1…⌊p/2⌋; mul = cos/sin(2πωt/(p−1)), ω = 1…⌊(p−1)/2⌋ (the last sin is 0);
     combined = add ∪ mul; cross = the four products over (ω_a, ω_m) ∈ {1…n_low}² (the code's "top-10" are the
     lowest ten), or over `cross_pairs` [n, 2] of 1-based (ω_a, ω_m); full = combined ∪ cross; focused = the
@@ -101,7 +101,7 @@ def _r2(Y: np.ndarray, pred: np.ndarray) -> np.ndarray:
 
 def r2_in_sample(X: np.ndarray, Y: np.ndarray, alpha: float = 1.0, pooled: bool = True) -> float | np.ndarray:
     """In-sample R² of a ridge fit, clipped at 0 as in the paper's code. Y [N] -> float; Y [N, o] -> pooled
-    float (1 − ΣSSE/ΣSST over the outputs) or, with pooled=False, one value per column [o]. Ref: spectral.md M4."""
+    float (1 − ΣSSE/ΣSST over the outputs) or, with pooled=False, one value per column [o]. Ref: Xu 2026d, §5 (composition regression)."""
     Y = np.asarray(Y, dtype=np.float64)
     beta, b = ridge_fit(X, Y, alpha)
     pred = np.asarray(X, dtype=np.float64) @ beta + b
@@ -128,7 +128,7 @@ def r2_cv(X: np.ndarray, Y: np.ndarray, folds: np.ndarray, alpha: float = 1.0,
           pooled: bool = True) -> float | np.ndarray:
     """Cross-validated R² from out-of-fold ridge predictions: 1 − Σ(y − ŷ_oof)²/Σ(y − ȳ)² (not clipped; noise
     gives < 0). Y [N] or [N, o]: pooled over outputs, or per column with pooled=False (used to score many
-    permuted targets with one solve per fold). Ref: spectral.md A7 (corrected protocol)."""
+    permuted targets with one solve per fold). Ref: Xu 2026d §5, with a corrected protocol (Methods: Fourier concentration)."""
     X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
     pred = np.empty_like(Y)
     for k in np.unique(folds):
@@ -179,7 +179,7 @@ def subset_r2(M: np.ndarray, Y: np.ndarray, idx: dict[str, np.ndarray], alpha: f
 
 
 def ratios(r2: dict[str, float]) -> dict[str, float]:
-    """Every ratio the code leaves open (A7) and the synergy: cross/add, cross/mul, full/combined,
+    """Every ratio the code leaves open and the synergy: cross/add, cross/mul, full/combined,
     full/max(add, mul), combined/max(add, mul), synergy = combined − max(add, mul)."""
     mx = max(r2["add"], r2["mul"])
     div = lambda a, b: a / b if b > 0 else np.inf   # noqa: E731 - zero R² denominators give ∞, not an error
@@ -207,7 +207,7 @@ def permutation_null_cv(X: np.ndarray, y: np.ndarray, folds: np.ndarray, n_perm:
                         alpha: float = 1.0) -> np.ndarray:
     """CV R² of `n_perm` random permutations over the inputs of every scalar target, all scored with one
     multi-output solve per fold. y [N] -> [n_perm]; y [N, k] (k targets, each permuted independently)
-    -> [k, n_perm]. Ref: spectral.md spec.x2y2-cross-terms (permuted-target null)."""
+    -> [k, n_perm]. Ref: Xu 2026d spec.x2y2-cross-terms (permuted-target null)."""
     rng = np.random.default_rng(seed)
     Y = np.asarray(y, dtype=np.float64)
     cols = Y[:, None] if Y.ndim == 1 else Y
@@ -216,13 +216,13 @@ def permutation_null_cv(X: np.ndarray, y: np.ndarray, folds: np.ndarray, n_perm:
     return r2[0] if Y.ndim == 1 else r2
 
 
-# ── multitask comparison (spectral.md M5, A10, A11) ──
+# ── multitask comparison (Xu 2026d, §6 (multitask comparison)) ──
 
 
 def regenerated_test_pairs(p: int, seed: int, train_frac: float = 0.5) -> np.ndarray:
     """The inputs the paper's multitask script uses: all p² pairs in lexicographic order, shuffled with Python's
     random.Random(seed), the part after the first ⌊train_frac·p²⌋ (p = 97: 4705 pairs, zeros included; not
-    the tritask model's own split, A10). -> [N, 2] int64."""
+    the tritask model's own split). -> [N, 2] int64."""
     import random
     pairs = [(a, b) for a in range(p) for b in range(p)]
     random.Random(seed).shuffle(pairs)
@@ -234,7 +234,7 @@ def head_logit_field(cfg: RunConfig, theta: np.ndarray, direction_attn: np.ndarr
                      rel_eps: float = 0.005) -> np.ndarray:
     """Task-specific field: ‖Δ logits of head `task`‖² under θ + ε v̂ (ε = rel_eps·‖θ_attn‖, v̂ placed in the
     attention coordinates as in spectral.perturbation_field). direction_attn [k, n_attn], pairs [N, 2]
-    -> [k, N] float64. Ref: spectral.md spec.multitask-inherits-add, corrected protocol (iii)."""
+    -> [k, N] float64. Ref: Xu 2026d spec.multitask-inherits-add, corrected protocol (iii)."""
     D = np.atleast_2d(np.asarray(direction_attn, dtype=np.float64))
     D = D / np.linalg.norm(D, axis=1, keepdims=True)
     th = np.asarray(theta, dtype=np.float64)
@@ -250,9 +250,9 @@ def head_logit_field(cfg: RunConfig, theta: np.ndarray, direction_attn: np.ndarr
 def edge_fields(run, step: int, pairs, W: int = 20, n_dirs: int = 5, rel_eps: float = 0.005,
                 heads: Sequence[tuple[str, str]] = ()) -> tuple[dict[str, np.ndarray], object, np.ndarray]:
     """Edge of the centred W-update window ending at `step` (spectral.update_window/edge), the checkpoint θ at
-    that step, and the fields of v1…v_n_dirs on pairs [N, 2]: "resid" = ‖Δh‖² of the position-0 residual (M2)
+    that step, and the fields of v1…v_n_dirs on pairs [N, 2]: "resid" = ‖Δh‖² of the position-0 residual (the perturbation field)
     plus "<label> head" = ‖Δ logits‖² of the head of op `op` for every (label, op) in `heads`.
-    -> ({kind: [k, N]}, Edge, θ [P]). Ref: spectral.md M5, spec.multitask-inherits-add (iii)."""
+    -> ({kind: [k, N]}, Edge, θ [P]). Ref: Xu 2026d, §6 (multitask comparison), spec.multitask-inherits-add (iii)."""
     E = edge(update_window(run.snapshot_steps, run.snapshots["attn"], step, W)[0], n_dirs)
     th = checkpoint_at(run, step)
     f = {"resid": field(perturbation_field(run.config, th, E.V, pairs, rel_eps))}

@@ -3,19 +3,19 @@ pruning, uniform rescaling, and the accuracy-recovery metrics they are judged by
 
 Every function is pure: flat parameter vectors θ [P] (model.param_layout order) and numpy arrays in, numpy arrays
 or small results out, float64 inside. Candidate parameter vectors come back stacked, [n, P], ready for
-`train.accuracy_of(cfg, thetas)`. Notation (holographic.md, Shared definitions): θ_0 = init, θ_T = the end point
+`train.accuracy_of(cfg, thetas)`. Notation (Xu 2026c (Methods chapter)): θ_0 = init, θ_T = the end point
 (our runs: `run.theta_final`, θ at the stop step), Δ = θ_T − θ_0, Δ_W = W_T − W_0 for one weight matrix.
 
 - Trajectory basis: uncentered (or centred) PCA of the checkpoints θ_c − θ_0 via the n × n Gram matrix.
 - Reconstruction θ_k = θ_0 + B_k B_kᵀ Δ and its captured energy E_k = ‖B_kB_kᵀΔ‖²/‖Δ‖²; random, Δ-containing nulls.
 - Per-matrix SVD truncation of Δ_W (or of W_T), QKV fused or split, 1-D parameters at their final values.
-- Joint (residual-stream) SVD truncation, variants J1–J4 (holographic.md holo.joint-svd-failure, our resolution).
+- Joint (residual-stream) SVD truncation, variants J1–J4 (Xu 2026c holo.joint-svd-failure, our resolution).
 - Global magnitude pruning of Δ (or random, or of θ_T towards 0); uniform rescalings and their init-residue controls.
 - Recovery R = min_t acc_t/acc_t(θ_T), R̄ (mean over tasks), the code's absolute rule (all tasks >= 0.90), k_95
   (first and stable crossing) and k*.
 
-Ref: holographic.md Shared definitions, holo.trajectory-pca-recovery, holo.per-matrix-svd-failure,
-holo.joint-svd-failure; multitask.md multi.reconstruction-threshold, multi.svd-truncation-failure,
+Ref: Xu 2026c (Methods chapter), holo.trajectory-pca-recovery, holo.per-matrix-svd-failure,
+holo.joint-svd-failure; Xu 2026b multi.reconstruction-threshold, multi.svd-truncation-failure,
 multi.magnitude-pruning-failure, multi.uniform-scaling-fragility.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ from grokbook.training.model import param_layout
 from grokbook.measures.subspaces import random_basis
 
 GRAM_RTOL = 1e-12      # eigenvalues of X Xᵀ below this fraction of the largest are numerical zeros (σ < 1e-6 σ₁)
-ABS_THRESHOLD = 0.90   # the code's k* rule: every task's test accuracy >= 0.90 (multitask.md, protocol step 8)
+ABS_THRESHOLD = 0.90   # the code's k* rule: every task's test accuracy >= 0.90 (Xu 2026b, protocol step 8)
 
 
 # ── trajectory PCA ───────────────────────────────────────────────────────────────────────────────────────
@@ -82,7 +82,7 @@ def trajectory_basis(steps, snapshots_all, theta0, n_max: int = 100, centred: bo
        Centred (the code's postgrok_compression.py): the init row is kept and X's columns are centred, so
        Δ = (θ_T − θ_0) still lies in the row span when θ_T is a checkpoint;
     3. eigendecompose G = XXᵀ (n × n); V = XᵀUΣ⁻¹; directions with σ² < GRAM_RTOL·σ₁² are dropped.
-    Ref: holographic.md Shared definitions (Trajectory PCA); multitask.md multi.reconstruction-threshold 1–4."""
+    Ref: Xu 2026c (Methods chapter) (Trajectory PCA); Xu 2026b multi.reconstruction-threshold 1–4."""
     steps = np.asarray(steps)
     keep = np.arange(len(steps)) if upto_step is None else np.flatnonzero(steps <= upto_step)
     if len(keep) < 2:
@@ -103,7 +103,7 @@ def trajectory_basis(steps, snapshots_all, theta0, n_max: int = 100, centred: bo
 
 def k_tau(energy, tau: float) -> int:
     """Smallest k whose cumulative energy Σ_{i<=k} energy_i reaches tau (τ = 0.99 primary). energy [k] -> int.
-    Ref: holographic.md holo.global-subspace-dim, Protocol 2."""
+    Ref: Xu 2026c holo.global-subspace-dim, Protocol 2."""
     c = np.cumsum(np.asarray(energy, np.float64))
     hit = np.flatnonzero(c >= tau * c[-1] - 1e-12)
     return int(hit[0]) + 1
@@ -119,7 +119,7 @@ def _ks(ks, kmax: int) -> list[int]:
 
 def reconstruct(theta0, theta_T, V, ks: Sequence[int]) -> np.ndarray:
     """θ_k = θ_0 + B_kB_kᵀΔ with B_k = V[:, :k] (orthonormal columns), for every k in ks.
-    theta0, theta_T [P], V [P, K] -> [len(ks), P] float64. Ref: holographic.md Shared definitions."""
+    theta0, theta_T [P], V [P, K] -> [len(ks), P] float64. Ref: Xu 2026c (Methods chapter)."""
     t0 = np.asarray(theta0, np.float64)
     delta = np.asarray(theta_T, np.float64) - t0
     c = V.T @ delta                                                                   # [K] coordinates of Δ
@@ -136,13 +136,13 @@ def captured_energy(theta0, theta_T, V, ks: Sequence[int]) -> np.ndarray:
 def random_basis_like(P: int, k: int, rng: np.random.Generator) -> np.ndarray:
     """Null: a uniformly random k-dim subspace of R^P (QR of a Gaussian P × k matrix); its first j columns span a
     uniformly random j-dim subspace, so one draw serves every k' <= k. -> [P, k]. Expected E_k = k/P.
-    Ref: holographic.md holo.trajectory-pca-recovery, Nulls."""
+    Ref: Xu 2026c holo.trajectory-pca-recovery, Nulls."""
     return random_basis(P, k, rng)
 
 
 def delta_containing_basis(delta, k: int, rng: np.random.Generator) -> np.ndarray:
     """Null: [Δ/‖Δ‖, k − 1 random directions], orthonormalised (first column = ±Δ/‖Δ‖), so it reconstructs θ_T
-    exactly from k = 1. delta [P] -> [P, k]. Ref: multitask.md multi.reconstruction-threshold, Nulls."""
+    exactly from k = 1. delta [P] -> [P, k]. Ref: Xu 2026b multi.reconstruction-threshold, Nulls."""
     d = np.asarray(delta, np.float64)
     A = np.column_stack([d / np.linalg.norm(d), rng.standard_normal((len(d), k - 1))])
     return np.linalg.qr(A)[0]
@@ -172,10 +172,10 @@ class Matrix:
 
 
 def matrix_inventory(cfg: RunConfig, qkv: str = "split", only: str = "all") -> list[Matrix]:
-    """The 2-D matrices of holographic.md's inventory, in θ order: token embedding E (V × d), positional (2 × d),
+    """The 2-D matrices of Xu 2026c's inventory, in θ order: token embedding E (V × d), positional (2 × d),
     per layer W_Q, W_K, W_V (d × d each; qkv="fused": the code's one 3d × d in_proj), W_O (d × d), W_1 (d_ff × d),
     W_2 (d × d_ff), then one head per task (V × d). only="attention": W_Q/W_K/W_V (or in_proj) and W_O.
-    Biases and LayerNorm parameters (1-D; heads.bias) are not matrices here. Ref: holographic.md Matrix inventory."""
+    Biases and LayerNorm parameters (1-D; heads.bias) are not matrices here. Ref: Xu 2026c Matrix inventory."""
     if qkv not in ("split", "fused"):
         raise ValueError(f"qkv={qkv!r}: use 'split' or 'fused'")
     if only not in ("all", "attention"):
@@ -206,7 +206,7 @@ def _svd(M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def matrix_ranks(n: int, ranks: Optional[Sequence[int]] = None,
                  rank_fractions: Optional[Sequence[float]] = None) -> list[int]:
     """Per-matrix ranks for a matrix with n = min(rows, cols): absolute ranks capped at n, or
-    r = max(1, round(ρ·n)) for rank fractions ρ (holographic.md holo.per-matrix-svd-failure rank grid)."""
+    r = max(1, round(ρ·n)) for rank fractions ρ (Xu 2026c holo.per-matrix-svd-failure rank grid)."""
     if (ranks is None) == (rank_fractions is None):
         raise ValueError("give exactly one of ranks and rank_fractions")
     if ranks is not None:
@@ -224,7 +224,7 @@ def truncate_matrices(cfg: RunConfig, theta0, theta_T, ranks: Optional[Sequence[
     null). random=True: the SVD projection is replaced by a random rank-r projection of the matrix's smaller side,
     X V_rV_rᵀ (cols <= rows) or U_rU_rᵀ X, with a random orthonormal V_r or U_r (rank r, exact at r = n). Energy = Σ_W ‖X_W,r‖²_F / Σ_W ‖X_W‖²_F with X = Δ_W or W_T.
     theta0, theta_T [P] -> (thetas [n_ranks, P], energy [n_ranks]).
-    Ref: holographic.md holo.per-matrix-svd-failure; multitask.md multi.svd-truncation-failure."""
+    Ref: Xu 2026c holo.per-matrix-svd-failure; Xu 2026b multi.svd-truncation-failure."""
     if target not in ("delta", "final"):
         raise ValueError(f"target={target!r}: use 'delta' or 'final'")
     if random and rng is None:
@@ -258,7 +258,7 @@ def truncate_matrices(cfg: RunConfig, theta0, theta_T, ranks: Optional[Sequence[
 def norm_ratios(cfg: RunConfig, theta0, theta_T, qkv: str = "split") -> dict[str, float]:
     """‖W_T‖_F/‖W_0‖_F of every inventory matrix (init-residue diagnostic: under strong weight decay W_T ≪ W_0, so
     Δ_W ≈ −W_0 is a full-rank random matrix). theta0, theta_T [P] -> {name: ratio}.
-    Ref: multitask.md multi.svd-truncation-failure, Nulls; holographic.md holo.local-full-rank, Nulls."""
+    Ref: Xu 2026b multi.svd-truncation-failure, Nulls; Xu 2026c holo.local-full-rank, Nulls."""
     t0, tT = np.asarray(theta0, np.float64), np.asarray(theta_T, np.float64)
     return {m.name: float(np.linalg.norm(m.take(tT)) / np.linalg.norm(m.take(t0))) for m in matrix_inventory(cfg, qkv)}
 
@@ -271,7 +271,7 @@ JOINT_VARIANTS = ("J1", "J2", "J3", "J4")
 def residual_blocks(cfg: RunConfig, X: np.ndarray) -> list[tuple[Matrix, np.ndarray]]:
     """Every inventory matrix (Q, K, V split) of one flat vector X [P] (Δ or θ_T), oriented so that its
     residual-stream side is the column index: read and embedding matrices as they are, write matrices (W_O, W_2)
-    transposed. -> [(matrix, block [rows, d_model])]. Ref: holographic.md holo.joint-svd-failure, Protocol 1."""
+    transposed. -> [(matrix, block [rows, d_model])]. Ref: Xu 2026c holo.joint-svd-failure, Protocol 1."""
     return [(m, m.take(X).T if m.role == "write" else m.take(X)) for m in matrix_inventory(cfg, "split")]
 
 
@@ -303,7 +303,7 @@ def joint_truncate(cfg: RunConfig, theta0, theta_T, ranks: Optional[Sequence[int
     back after); J3 one J per encoder layer plus one for embeddings and heads; J4 = J1 through a separate code path
     (left singular vectors of Jᵀ). random=True: a random orthonormal V_r (shared, per group for J3).
     ranks <= d_model, or rank_fractions of d_model. Energy = Σ‖J_r‖²/Σ‖J‖² over the unnormalised blocks.
-    theta0, theta_T [P] -> (thetas [n_ranks, P], energy [n_ranks]). Ref: holographic.md holo.joint-svd-failure."""
+    theta0, theta_T [P] -> (thetas [n_ranks, P], energy [n_ranks]). Ref: Xu 2026c holo.joint-svd-failure."""
     if variant not in JOINT_VARIANTS:
         raise ValueError(f"variant={variant!r}: use one of {JOINT_VARIANTS}")
     if target not in ("delta", "final"):
@@ -340,7 +340,7 @@ def magnitude_prune(theta0, theta_T, fractions: Sequence[float], mode: str = "ma
     "magnitude": the largest |Δ_i| kept, the rest reset to θ_0 (the code); "random": a random set of entries of Δ
     kept (null); "to_zero": the largest |θ_T,i| kept, the rest set to 0 (standard pruning of θ_T, init-residue
     null). Kept energy = Σ_kept x_i²/Σ x_i² with x = Δ (or θ_T for to_zero).
-    theta0, theta_T [P] -> (thetas [n, P], energy [n]). Ref: multitask.md multi.magnitude-pruning-failure."""
+    theta0, theta_T [P] -> (thetas [n, P], energy [n]). Ref: Xu 2026b multi.magnitude-pruning-failure."""
     if mode not in ("magnitude", "random", "to_zero"):
         raise ValueError(f"mode={mode!r}: use 'magnitude', 'random' or 'to_zero'")
     if mode == "random" and rng is None:
@@ -370,7 +370,7 @@ def scale_variants(theta0, theta_T, scales: Sequence[float], kind: str = "delta"
         perturbation; s = 0.95 gives a random perturbation of norm 0.05‖Δ‖);
     "independent_init": θ_0' + s(θ_T − θ_0') = θ_T + (1 − s)(θ_0' − θ_T), the same move towards an independent
         init θ_0' (theta0_other, e.g. model.init_theta(cfg, other_seed)).
-    theta0, theta_T [P] -> [len(scales), P]. Ref: multitask.md multi.uniform-scaling-fragility, Nulls."""
+    theta0, theta_T [P] -> [len(scales), P]. Ref: Xu 2026b multi.uniform-scaling-fragility, Nulls."""
     t0, tT = np.asarray(theta0, np.float64), np.asarray(theta_T, np.float64)
     s = np.asarray(scales, np.float64)[:, None]
     if kind == "delta":
@@ -403,7 +403,7 @@ class Recovery:
 
 def recovery(acc, acc_final, threshold: float = ABS_THRESHOLD) -> Recovery:
     """acc [n, T] (per-task test accuracy of each candidate), acc_final [T] (of θ_T) -> Recovery.
-    Ref: holographic.md Shared definitions (Accuracy recovery, our resolution)."""
+    Ref: Xu 2026c (Methods chapter) (Accuracy recovery, our resolution)."""
     a, f = np.atleast_2d(np.asarray(acc, np.float64)), np.asarray(acc_final, np.float64)
     rel = a / f
     return Recovery(rel.min(1), rel.mean(1), (a >= threshold).all(1))
@@ -423,19 +423,19 @@ def first_k(ks: Sequence[int], ok, stable: bool = False) -> Optional[int]:
 
 def k95(ks: Sequence[int], R, level: float = 0.95, stable: bool = False) -> Optional[int]:
     """k_95: smallest k with R(θ_k) >= level, first or stable crossing (R ≥ level at every later scanned k).
-    ks [n] increasing, R [n] -> k or None. Ref: holographic.md Shared definitions."""
+    ks [n] increasing, R [n] -> k or None. Ref: Xu 2026c (Methods chapter)."""
     return first_k(ks, np.asarray(R) >= level, stable)
 
 
 def k_star(ks: Sequence[int], acc, threshold: float = ABS_THRESHOLD) -> Optional[int]:
     """The code's k*: smallest k (scanned upward, first hit) at which every task's test accuracy >= threshold.
-    ks [n], acc [n, T] -> k or None. Ref: multitask.md multi.reconstruction-threshold, step 8."""
+    ks [n], acc [n, T] -> k or None. Ref: Xu 2026b multi.reconstruction-threshold, step 8."""
     return first_k(ks, (np.asarray(acc) >= threshold).all(1))
 
 
 def bootstrap_mean_ci(values, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
     """Mean of the values (seeds) and a percentile-bootstrap interval of it (resample with replacement).
-    values [n] -> (mean, low, high); a single value gives (v, v, v). Ref: multitask.md
+    values [n] -> (mean, low, high); a single value gives (v, v, v). Ref: Xu 2026b
     multi.reconstruction-threshold, Verdict ("seed-mean k* per λ with bootstrap CIs")."""
     v = np.asarray(values, np.float64)
     if v.size == 0:

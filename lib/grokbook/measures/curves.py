@@ -1,7 +1,7 @@
 """Events on learning curves: when a curve first crosses a level, and whether a loss curve has a bump.
 
 Pure functions of evaluation grids (steps [E]) and the values recorded there ([E]); no plotting, no I/O.
-Ref: power.md power.delayed-generalization (T_train, T_gen_start, T_val) and power.val-loss-rise
+Ref: Power et al. 2022 power.delayed-generalization (T_train, T_gen_start, T_val) and power.val-loss-rise
 (interior maximum of the validation loss above its step-0 value).
 """
 from __future__ import annotations
@@ -55,7 +55,7 @@ class DelayEvents:
 def delay_events(steps: np.ndarray, train_acc: np.ndarray, val_acc: np.ndarray, train_level: float = 0.99,
                  gen_level: float = 0.05, val_level: float = 0.99) -> DelayEvents:
     """T_train, T_gen_start and T_val of one run (first crossings, no patience).
-    steps/train_acc/val_acc [E]. Ref: power.md power.delayed-generalization Protocol."""
+    steps/train_acc/val_acc [E]. Ref: Power et al. 2022 power.delayed-generalization Protocol."""
     t_train = first_reach(steps, train_acc, train_level)
     return DelayEvents(t_train=t_train, t_gen_start=first_reach(steps, val_acc, gen_level),
                        t_val=first_reach(steps, val_acc, val_level),
@@ -85,7 +85,7 @@ class LossBump:
 
 def loss_bump(steps: np.ndarray, loss: np.ndarray) -> LossBump:
     """Locate the global maximum of a loss curve and the first later step where it is back below its step-0
-    value. steps/loss [E], E >= 1. Ref: power.md power.val-loss-rise Verdict."""
+    value. steps/loss [E], E >= 1. Ref: Power et al. 2022 power.val-loss-rise Verdict."""
     steps, loss = np.asarray(steps), np.asarray(loss, dtype=np.float64)
     if loss.size == 0:
         raise ValueError("loss_bump: empty curve")

@@ -2,7 +2,7 @@
 fit of time against training fraction, and the smallest training fraction f* at which a (mean) accuracy
 curve reaches a threshold. Pure functions: arrays in, numbers or small results out, float64 inside.
 
-Ref: power.md power.data-fraction-vs-steps (T_val, censored medians, log-linear fit),
+Ref: Power et al. 2022 power.data-fraction-vs-steps (T_val, censored medians, log-linear fit),
 power.weight-decay-most-effective and power.operation-difficulty (best validation accuracy, f*).
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ class Censored:
 def time_to_threshold(steps: np.ndarray, values: np.ndarray, threshold: float, last_step: int) -> Censored:
     """First step with values >= threshold; if that never happens, censored at `last_step` (the last step the
     run was observed: the budget, or an earlier stop). steps/values [E].
-    Ref: power.md power.data-fraction-vs-steps (T_val, T_train; budget hits are censored, not dropped)."""
+    Ref: Power et al. 2022 power.data-fraction-vs-steps (T_val, T_train; budget hits are censored, not dropped)."""
     hit = np.flatnonzero(np.asarray(values, dtype=np.float64) >= threshold)
     if hit.size:
         return Censored(float(np.asarray(steps)[hit[0]]), False)
@@ -40,7 +40,7 @@ def censored_median(times: Sequence[Censored]) -> Censored:
     exceed their value), so the median is exact while at most the upper half of the entries is censored;
     otherwise it is returned as censored at the lower bound it is known to exceed (for an even count, the mean
     of the two middle values, each at its observed or censoring value). [n] -> one Censored.
-    Ref: power.md power.data-fraction-vs-steps "Nulls" (censored-data medians)."""
+    Ref: Power et al. 2022 power.data-fraction-vs-steps "Nulls" (censored-data medians)."""
     if not times:
         raise ValueError("censored_median: no times")
     order = sorted(times, key=lambda t: (t.censored, t.value))        # observed first, then censored
@@ -89,7 +89,7 @@ def exp_fit_bootstrap(fracs: Sequence[float], times: Sequence[Sequence[Censored]
     """Fit ln(median T) = a + b·frac over the given fractions, and a percentile interval of b from resampling the
     seeds of every fraction with replacement (n_boot replicates). A resampled median that is censored enters at its
     lower bound, so the interval leans towards flatter slopes when budget hits are drawn.
-    fracs [F]; times[F][n_seeds] Censored. Ref: power.md power.data-fraction-vs-steps (fit log T_val = a + b·frac)."""
+    fracs [F]; times[F][n_seeds] Censored. Ref: Power et al. 2022 power.data-fraction-vs-steps (fit log T_val = a + b·frac)."""
     fracs = np.asarray(fracs, dtype=np.float64)
     med = np.array([censored_median(list(t)).value for t in times])
     a, b = log_linear_fit(fracs, med)
@@ -132,7 +132,7 @@ def f_star(fracs: Sequence[float], acc: Sequence[float], threshold: float) -> FS
     """f*: the first (smallest) fraction whose accuracy is >= threshold, interpolated linearly between it and the
     fraction before it, f* = f₀ + (thr − a₀)·(f₁ − f₀)/(a₁ − a₀); 1 if no fraction reaches the threshold.
     fracs [F] strictly increasing, acc [F] (e.g. the mean best validation accuracy over seeds).
-    Ref: power.md power.weight-decay-most-effective "Summary" (f*, linear interpolation, 1 if never)."""
+    Ref: Power et al. 2022 power.weight-decay-most-effective "Summary" (f*, linear interpolation, 1 if never)."""
     f = np.asarray(fracs, dtype=np.float64)
     a = np.asarray(acc, dtype=np.float64)
     if f.size == 0 or f.size != a.size or np.any(np.diff(f) <= 0):

@@ -3,9 +3,9 @@ and the trajectory–curvature alignment against its random baseline. Pure funct
 training records in Run.probes (grokbook.train); float64 inside.
 
 A probe series is the defect D [Q, K] (K samples per probe, one probe every `probe_every` steps). D = NaN and
-D = 0 both mean "missing" (a gradient was exactly zero), as the brief asks.
+D = 0 both mean "missing" (a gradient was exactly zero), as we define it (Methods chapter).
 
-Ref: curvature.md M1 (defect), M4 (onset detector), M5 (alignment), curv.defect-explosion,
+Ref: Xu 2026a, Methods: commutator defect and onset, curv.defect-explosion,
 curv.onset-precedes-grokking, curv.converse-alignment.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ def probe_median(values: np.ndarray, zero_is_missing: bool = False) -> np.ndarra
 
 def median_defect(defect: np.ndarray) -> np.ndarray:
     """Per-probe median defect with D = NaN and D = 0 treated as missing. defect [Q, K] -> [Q].
-    Ref: curvature.md M1 ("treat D = 0 and D = NaN as missing")."""
+    Ref: Xu 2026a, Methods: commutator defect ("treat D = 0 and D = NaN as missing")."""
     return probe_median(defect, zero_is_missing=True)
 
 
@@ -52,7 +52,7 @@ class DefectParts:
 def defect_parts(probes: dict, eta: float) -> DefectParts:
     """DefectParts of one run's probes (Run.probes: steps [Q]; defect, delta_norm, grad_a_norm, grad_b_norm
     [Q, K]). Samples whose D is missing are dropped from every part, so all parts use the same samples.
-    Ref: curvature.md curv.defect-explosion, Nulls (is the rise a vanishing-denominator artefact?)."""
+    Ref: Xu 2026a curv.defect-explosion, Nulls (is the rise a vanishing-denominator artefact?)."""
     d = np.asarray(probes["defect"], dtype=np.float64)
     keep = np.isfinite(d) & (d != 0)
     mask = lambda x: np.where(keep, np.asarray(x, dtype=np.float64), np.nan)   # noqa: E731
@@ -72,7 +72,7 @@ def early_baseline(series: np.ndarray, n: int = 3) -> float:
 
 def growth(series: np.ndarray, n_baseline: int = 3) -> float:
     """max / baseline of a per-probe series [Q], baseline = median of the first n_baseline probes, NaN ignored.
-    Ref: curvature.md curv.defect-explosion (growth = max D / median of the first 3 measurements)."""
+    Ref: Xu 2026a curv.defect-explosion (growth = max D / median of the first 3 measurements)."""
     s = np.asarray(series, dtype=np.float64)
     if not np.isfinite(s).any():
         return math.nan
@@ -107,14 +107,14 @@ def value_at(steps: np.ndarray, series: np.ndarray, step: int) -> float:
     return float(v[-1]) if len(v) else math.nan
 
 
-# ── onset detector and lead times (M4) ─────────────────────────────────────────────────────────────────────
+# ── onset detector and lead times (onset) ─────────────────────────────────────────────────────────────────────
 
 def onset_index(series: np.ndarray, factor: float = 10.0, floor: float = 20.0, min_baseline: float = 0.1,
                 n_baseline: int = 3, start: int = 2) -> Optional[int]:
     """Index of the first probe i >= start with D_i > factor·b and D_i > floor, where
     b = max(min_baseline, median of the first n_baseline probes); None if it never fires. Missing (NaN) probes
     never fire. series [Q] (per-probe median D).
-    Ref: curvature.md M4 (find_spike_step: factor 10, floor 20 in the fast regime, 5 in the slow one)."""
+    Ref: Xu 2026a, Methods: onset (find_spike_step: factor 10, floor 20 in the fast regime, 5 in the slow one)."""
     s = np.asarray(series, dtype=np.float64)
     base = early_baseline(s, n_baseline)
     b = max(min_baseline, base) if np.isfinite(base) else min_baseline
@@ -126,7 +126,7 @@ def onset_index(series: np.ndarray, factor: float = 10.0, floor: float = 20.0, m
 
 
 def onset_step(steps: np.ndarray, series: np.ndarray, **kw) -> Optional[int]:
-    """Step of the M4 onset (onset_index with the same keyword arguments), None if it never fires."""
+    """Step of the onset (onset_index with the same keyword arguments), None if it never fires."""
     i = onset_index(series, **kw)
     return None if i is None else int(np.asarray(steps)[i])
 
@@ -144,9 +144,9 @@ def rolling_median(series: np.ndarray, width: int = 3) -> np.ndarray:
 
 
 def smoothed_onset_step(steps: np.ndarray, series: np.ndarray, width: int = 3, **kw) -> Optional[int]:
-    """M4 applied to the causal rolling median of the series (width probes). The baseline is taken from the
-    raw first probes, as in M4. An alternative to the paper's single-probe detector (its slow-regime figures
-    used an uncommitted smoothed detector; curvature.md ambiguity 4)."""
+    """The onset rule applied to the causal rolling median of the series (width probes). The baseline is taken from the
+    raw first probes, as the onset rule does. An alternative to the paper's single-probe detector (its slow-regime figures
+    used an uncommitted smoothed detector; Xu 2026a ambiguity 4)."""
     s = np.asarray(series, dtype=np.float64)
     sm = rolling_median(s, width)
     sm[:kw.get("n_baseline", 3)] = s[:kw.get("n_baseline", 3)]    # same baseline as the raw detector
@@ -162,7 +162,7 @@ def lead_time(grok: Optional[int], onset: Optional[int]) -> Optional[int]:
 def sign_test(values: Sequence[float]) -> tuple[int, int, float]:
     """One-sided exact sign test of "positive more often than not": (number positive, number of non-zero
     values, p = P[Binomial(n, 1/2) >= k]). Zeros are dropped, as in the standard sign test. 12 positive of 12
-    gives p = 2^-12. Ref: curvature.md curv.onset-precedes-grokking, Protocol step 4."""
+    gives p = 2^-12. Ref: Xu 2026a curv.onset-precedes-grokking, Protocol step 4."""
     v = np.asarray([x for x in values if x is not None], dtype=np.float64)
     v = v[v != 0]
     n, k = len(v), int((v > 0).sum())
@@ -170,11 +170,11 @@ def sign_test(values: Sequence[float]) -> tuple[int, int, float]:
     return k, n, float(p)
 
 
-# ── alignment (M5) ─────────────────────────────────────────────────────────────────────────────────────────
+# ── alignment (trajectory–curvature) ─────────────────────────────────────────────────────────────────────────────────────────
 
 def random_alignment(P: int) -> float:
     """The paper's random baseline for mean |cos| between a fixed vector and a random direction in R^P:
-    sqrt(2/(πP)) (large-P limit). Ref: curvature.md M5 (1.4806e-3 for P = 290,401)."""
+    sqrt(2/(πP)) (large-P limit). Ref: Xu 2026a, Methods: commutator defect (1.4806e-3 for P = 290,401)."""
     return math.sqrt(2.0 / (math.pi * P))
 
 
@@ -212,7 +212,7 @@ def training_phase(train_acc: np.ndarray, test_acc: np.ndarray, train_level: flo
                    test_low: float = 0.3, test_high: float = 0.95) -> np.ndarray:
     """Phase label per evaluation: early (train < 0.95), memorisation (train >= 0.95, test < 0.3), pre-grok
     (train >= 0.95, 0.3 <= test < 0.95), post-grok (test >= 0.95). [E], [E] -> [E] of str.
-    Ref: curvature.md curv.exec-vs-random, step 5 (the paper's phase labels)."""
+    Ref: Xu 2026a curv.exec-vs-random, step 5 (the paper's phase labels)."""
     tr, te = np.asarray(train_acc), np.asarray(test_acc)
     out = np.where(tr < train_level, PHASES[0],
                    np.where(te < test_low, PHASES[1], np.where(te < test_high, PHASES[2], PHASES[3])))
@@ -232,7 +232,7 @@ def displacement_alignment(snapshot_steps: np.ndarray, snapshots: np.ndarray, pr
     (e.g. the attention weights): the displacement over the last `span` steps against the stored commutator
     vector of the same probe (shift = 0) or of a probe `shift` places away (the different-checkpoint null).
     NaN where a snapshot or the shifted probe does not exist.
-    snapshot_steps [S], snapshots [S, n], probe_steps [Q], deltas [Q, n] -> [Q]. Ref: curvature.md M5, Nulls."""
+    snapshot_steps [S], snapshots [S, n], probe_steps [Q], deltas [Q, n] -> [Q]. Ref: Xu 2026a, Methods: commutator defect, Nulls."""
     where = {int(s): i for i, s in enumerate(np.asarray(snapshot_steps))}
     Q, n = np.asarray(deltas).shape
     move, delta = np.full((Q, n), np.nan), np.full((Q, n), np.nan)
@@ -249,7 +249,7 @@ def growth_factors(parts: DefectParts, step: int, n_baseline: int = 3) -> dict:
     baseline (median of the first n_baseline probes) and the last probe at or before `step`, and the share of
     D's log-growth that comes from the shrinking denominator: log(1/gprod factor) / log(D factor)
     (0: all numerator, i.e. curvature; 1: all vanishing gradients; < 0: the gradients grew).
-    Ref: curvature.md curv.defect-explosion, Nulls."""
+    Ref: Xu 2026a curv.defect-explosion, Nulls."""
     f = {k: value_at(parts.steps, getattr(parts, k), step) / early_baseline(getattr(parts, k), n_baseline)
          for k in ("defect", "raw", "grad_product")}
     log_d = math.log(f["defect"]) if f["defect"] > 0 else math.nan
@@ -262,7 +262,7 @@ def null_alignment_means(P: int, K: int, n_probes: int, trials: int, seed: int) 
     """Run-mean alignment ratios under the random null: each of n_probes probes averages K values of |cos|
     between a fixed vector and an isotropic Gaussian vector in R^P, divided by random_alignment(P); the run mean
     averages the probes. Exact sampling without P-dimensional draws: |cos| = |z| / sqrt(z² + χ²_{P−1}).
-    -> [trials]. Ref: curvature.md curv.converse-alignment, Nulls (empirical Gaussian null)."""
+    -> [trials]. Ref: Xu 2026a curv.converse-alignment, Nulls (empirical Gaussian null)."""
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((trials, n_probes, K))
     c = np.abs(z) / np.sqrt(z ** 2 + rng.chisquare(P - 1, (trials, n_probes, K)))
@@ -280,7 +280,7 @@ def precision_check(cfg, theta: np.ndarray, n_samples: int, seed: int, eta: Opti
     delta64, rel_err = ‖δ32 − δ64‖/‖δ64‖, and the scalar rounding = 2⁻²⁴‖θ‖ (the size of one float32 rounding
     of θ, against which a ‖δ‖ of η²·‖H g‖ has to stand out). Batches of cfg.batch_size train pairs are drawn with
     replacement from the run's split by a generator seeded with `seed`.
-    Ref: curvature.md M1 (D is computed in float32 with η = 1e-3) and ambiguity 8."""
+    Ref: Xu 2026a, Methods: commutator defect (D is computed in float32 with η = 1e-3) and ambiguity 8."""
     import torch
     from grokbook.training.commutator import batch_gradient, commutator
     from grokbook.training.tasks import make_split

@@ -1,6 +1,6 @@
 """Is a set of residue vectors laid out on a circle in the order of k·a mod p? (power.embedding-circle)
 
-Recipe (power.md power.embedding-circle, Verdict): project the p vectors (e.g. the output-head rows, one per
+Recipe (Power et al. 2022 power.embedding-circle, Verdict): project the p vectors (e.g. the output-head rows, one per
 residue a) on their first two principal components, walk around the centroid by angle, and count the share
 of angular neighbours whose residues differ by ±k (mod p); the score is that share for the best k.
 Pure functions, float64 inside.
@@ -52,7 +52,7 @@ class CircleScore:
 
 def circle_score(ordered_labels: np.ndarray, p: int) -> CircleScore:
     """Score of a cyclic order of residues: max over k >= 1 of neighbour_shares (smallest k on ties).
-    ordered_labels [n]. Ref: power.md power.embedding-circle Verdict."""
+    ordered_labels [n]. Ref: Power et al. 2022 power.embedding-circle Verdict."""
     shares = neighbour_shares(ordered_labels, p)
     k = int(np.argmax(shares[1:])) + 1
     return CircleScore(k=k, score=float(shares[k]), shares=shares)
@@ -71,7 +71,7 @@ class CircleFit:
 
 def circle_fit(W: np.ndarray, p: int, labels: Optional[np.ndarray] = None) -> CircleFit:
     """PCA to 2-D, angular order, circle score of the rows of W, row i carrying residue labels[i]
-    (default i). W [n, d] -> CircleFit. Ref: power.md power.embedding-circle."""
+    (default i). W [n, d] -> CircleFit. Ref: Power et al. 2022 power.embedding-circle."""
     labels = np.arange(len(W)) if labels is None else np.asarray(labels)
     coords, share = pca_2d(W)
     order = angular_order(coords)

@@ -5,7 +5,7 @@ Pure functions on 1-d arrays (one entry per run), float64 inside, no plotting or
 the curvature book fits lead time vs grok time and grok time vs learning rate; the multitask book fits
 grok time vs weight decay with the same functions.
 
-Ref: curvature.md curv.lead-time-power-law (α from the log-log OLS slope with a 95 % CI, the constant-onset
+Ref: Xu 2026a curv.lead-time-power-law (α from the log-log OLS slope with a 95 % CI, the constant-onset
 model lead = T − c compared by AIC), curv.lr-phase-diagram (grok time ∝ 1/η).
 """
 from __future__ import annotations
@@ -99,7 +99,7 @@ def _ols(u: np.ndarray, v: np.ndarray) -> tuple[float, float, float, float]:
 def power_law_fit(x, y, level: float = 0.95) -> PowerLawFit:
     """Fit y = c·x^α by OLS of log y on log x. The interval on α is the Student-t interval on the slope,
     ± t_{(1+level)/2, n−2} · sqrt(RSS/(n−2) / Sxx). x, y [n], all > 0, n >= 3, at least 2 distinct x.
-    Raises ValueError on degenerate input. Ref: curvature.md curv.lead-time-power-law (run-level OLS, 95 % CI)."""
+    Raises ValueError on degenerate input. Ref: Xu 2026a curv.lead-time-power-law (run-level OLS, 95 % CI)."""
     x, y = _clean(x, y, "power_law_fit", positive=True)
     if x.size < 3:
         raise ValueError(f"power_law_fit: need at least 3 points for an interval on the exponent, got {x.size}")
@@ -145,7 +145,7 @@ def offset_fit(x, y, space: str = "log", level: float = 0.95) -> OffsetFit:
     """Fit y = x − c (e.g. lead = T_grok − onset with an onset step that does not depend on T).
     space="linear": c = mean(x − y), t-interval on that mean. space="log": c minimises Σ (log y − log(x − c))²
     over c < min(x) (the same residual space as power_law_fit, so their AICs compare), with a likelihood-ratio
-    (profile) interval. x, y [n], n >= 2 (log space: y > 0). Ref: curvature.md curv.lead-time-power-law, Nulls."""
+    (profile) interval. x, y [n], n >= 2 (log space: y > 0). Ref: Xu 2026a curv.lead-time-power-law, Nulls."""
     if space not in ("log", "linear"):
         raise ValueError(f"offset_fit: space={space!r}; use 'log' or 'linear'")
     x, y = _clean(x, y, "offset_fit", positive=(space == "log"))

@@ -1,4 +1,4 @@
-"""Bottom of the loss Hessian by Lanczos on Hessian-vector products (multitask.md multi.curvature-depth).
+"""Bottom of the loss Hessian by Lanczos on Hessian-vector products (Xu 2026b multi.curvature-depth).
 
 H v is formed by double backprop through grokbook.model.forward (never a dense Hessian): one gradient with
 create_graph=True per checkpoint, then one extra backward pass of g·v per product. Lanczos keeps every Krylov
@@ -6,7 +6,7 @@ vector and re-orthogonalises against all of them (full reorthogonalisation, as t
 Ritz values are those of an exact Krylov projection even in float32 gradients. The Krylov vectors are kept in
 float64; the network is evaluated in θ's dtype.
 
-Ref: multitask.md multi.curvature-depth, Protocol (hessian_analysis.py: random unit start vector, 25 iterations,
+Ref: Xu 2026b multi.curvature-depth, Protocol (hessian_analysis.py: random unit start vector, 25 iterations,
 bottom 5 Ritz values; loss = sum of task CEs or one task; 512 distinct train pairs per checkpoint).
 """
 from __future__ import annotations
@@ -60,7 +60,7 @@ def lanczos(matvec: MatVec, n: int, iters: int, seed: int = 0, start: Optional[T
     """Lanczos tridiagonalisation of a symmetric operator on R^n with full reorthogonalisation (every new
     vector is orthogonalised twice against all previous ones). Random unit start vector from a generator
     seeded with `seed` (or `start`). Stops early at an invariant subspace (β < breakdown · ‖T‖). -> Ritz values
-    of the m ≤ min(iters, n) step tridiagonal matrix, ascending, with their residual bounds. Ref: multitask.md
+    of the m ≤ min(iters, n) step tridiagonal matrix, ascending, with their residual bounds. Ref: Xu 2026b
     multi.curvature-depth (Lanczos with full reorthogonalisation)."""
     m = min(iters, n)
     if start is None:
@@ -110,7 +110,7 @@ def hessian_batch(cfg: RunConfig, n: int, seed: int) -> tuple[Tensor, Tensor]:
 
 def checkpoint_indices(n_snapshots: int, n_max: int) -> np.ndarray:
     """At most n_max indices evenly spread over 0..n_snapshots-1 (np.linspace, first and last kept, no
-    repeats). Ref: multitask.md multi.curvature-depth (checkpoints subsampled to ≤ 30 with linspace)."""
+    repeats). Ref: Xu 2026b multi.curvature-depth (checkpoints subsampled to ≤ 30 with linspace)."""
     return np.unique(np.linspace(0, n_snapshots - 1, min(n_max, n_snapshots)).round().astype(int))
 
 

@@ -7,13 +7,13 @@ For a matrix W (m × n, n_min = min(m, n)) with singular values σ_1 ≥ σ_2 �
 - stable rank: ‖W‖_F² / σ_1².
 Each is also given divided by n_min ("normalised"), so that matrices of different shapes compare.
 
-The reference of a full-rank random matrix is simulated for any shape (`gaussian_reference`); the brief's
+The reference of a full-rank random matrix is simulated for any shape (`gaussian_reference`); our
 table (128×128: r_90 66, r_99 99, entropy 103) is reproduced by it (tests/test_ranks.py).
 
 Under strong weight decay W_T is much smaller than W_0, so Δ_W = W_T − W_0 is mostly −W_0 and inherits the
 full-rank spectrum of the random init. `norm_ratio` and the exploratory `learned_part` make that visible.
 
-Ref: holographic.md holo.local-full-rank (Protocol, Nulls / caveat).
+Ref: Xu 2026c holo.local-full-rank (Protocol, Nulls / caveat).
 """
 from __future__ import annotations
 
@@ -71,14 +71,14 @@ class Ranks:
 
 
 def ranks(W: np.ndarray) -> Ranks:
-    """r_90, r_99, entropy and stable rank of W [m, n]. Ref: holographic.md holo.local-full-rank."""
+    """r_90, r_99, entropy and stable rank of W [m, n]. Ref: Xu 2026c holo.local-full-rank."""
     s = singular_values(W)
     return Ranks(len(s), r_tau(s, 0.90), r_tau(s, 0.99), entropy_rank(s), stable_rank(s))
 
 
 def gaussian_reference(shape: tuple[int, int], trials: int = 5, seed: int = 0) -> dict[str, float]:
     """Mean of each rank measure (raw and normalised) over `trials` i.i.d. N(0, 1) matrices of `shape`.
-    -> {"r90": ..., "r90_n": ..., ...}. Ref: holographic.md holo.local-full-rank (Gaussian reference table)."""
+    -> {"r90": ..., "r90_n": ..., ...}. Ref: Xu 2026c holo.local-full-rank (Gaussian reference table)."""
     rng = np.random.default_rng(seed)
     rows = [ranks(rng.standard_normal(shape)).row() for _ in range(trials)]
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k != "n"}
@@ -91,7 +91,7 @@ def norm_ratio(W_T: np.ndarray, W_0: np.ndarray) -> float:
 
 def init_alignment(W_T: np.ndarray, W_0: np.ndarray) -> float:
     """cos(Δ_W, −W_0) = ⟨W_0 − W_T, W_0⟩ / (‖W_T − W_0‖_F ‖W_0‖_F): 1 when the update only removes the init
-    (W_T = c·W_0 with c < 1), about 0 when Δ_W is unrelated to W_0. Ref: holographic.md holo.local-full-rank."""
+    (W_T = c·W_0 with c < 1), about 0 when Δ_W is unrelated to W_0. Ref: Xu 2026c holo.local-full-rank."""
     W_T, W_0 = np.asarray(W_T, np.float64), np.asarray(W_0, np.float64)
     d = W_0 - W_T
     return float((d * W_0).sum() / (np.linalg.norm(d) * np.linalg.norm(W_0)))
@@ -100,6 +100,6 @@ def init_alignment(W_T: np.ndarray, W_0: np.ndarray) -> float:
 def learned_part(W_T: np.ndarray, W_0: np.ndarray) -> np.ndarray:
     """EXPLORATORY crude de-shrinking: Δ_W + (1 − ‖W_T‖/‖W_0‖)·W_0 = W_T − (‖W_T‖/‖W_0‖)·W_0, i.e. Δ_W with the
     part of −W_0 that pure norm shrinkage would explain added back. [m, n] -> [m, n].
-    Ref: holographic.md holo.local-full-rank, Nulls / caveat."""
+    Ref: Xu 2026c holo.local-full-rank, Nulls / caveat."""
     W_T, W_0 = np.asarray(W_T, np.float64), np.asarray(W_0, np.float64)
     return (W_T - W_0) + (1.0 - norm_ratio(W_T, W_0)) * W_0

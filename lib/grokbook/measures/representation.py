@@ -4,7 +4,7 @@ out. Pure functions: arrays in, numbers or small results out, float64 measures.
 
 The attention vector θ_attn concatenates, per layer, W_Q, W_K, W_V, W_O (each d_model × d_model, row-major;
 model.group_slices(cfg, "attn")). Head h of a layer owns rows h·d_head … (h+1)·d_head − 1 of W_Q, W_K, W_V and
-the same columns of W_O. Ref: spectral.md M6, A15, A16.
+the same columns of W_O. Ref: Xu 2026d, §4 (representation analyses).
 """
 from __future__ import annotations
 
@@ -20,12 +20,12 @@ from grokbook.training.model import group_slices
 from grokbook.measures.ranks import entropy_rank
 from grokbook.measures.subspaces import accuracy_at
 
-# ── head attribution (spectral.md M6 "Head attribution") ──
+# ── head attribution (Xu 2026d, §4 (representation analyses) "Head attribution") ──
 
 
 def head_index(cfg: RunConfig) -> tuple[np.ndarray, np.ndarray]:
     """Owner of every θ_attn coordinate: (block [n_attn] in 0 … n_layers·n_heads − 1, block = layer·n_heads + head;
-    part [n_attn] in 0 … 3 for Q, K, V, O). Ref: spectral.md M6."""
+    part [n_attn] in 0 … 3 for Q, K, V, O). Ref: Xu 2026d, §4 (representation analyses)."""
     d, H, dh = cfg.d_model, cfg.n_heads, cfg.d_head
     rows = np.repeat(np.arange(d) // dh, d).reshape(d, d)      # [d, d] head of each row
     cols = rows.T                                              # [d, d] head of each column
@@ -59,7 +59,7 @@ def qk_vo_mass(v: np.ndarray, cfg: RunConfig) -> np.ndarray:
     return np.stack([qk, sq.sum(1) - qk], 1) / sq.sum(1, keepdims=True)
 
 
-# ── activation rank (spectral.md M6 "Activation rank") ──
+# ── activation rank (Xu 2026d, §4 (representation analyses) "Activation rank") ──
 
 
 def energy_spectrum(dh: np.ndarray) -> np.ndarray:
@@ -79,7 +79,7 @@ def top_energy(dh: np.ndarray, k: int) -> float:
     return float(energy_spectrum(dh)[:k].sum())
 
 
-# ── top-k sparse autoencoder (spectral.md M6 "Sparse autoencoder") ──
+# ── top-k sparse autoencoder (Xu 2026d, §4 (representation analyses) "Sparse autoencoder") ──
 
 
 @dataclass
@@ -109,7 +109,7 @@ def train_sae(H, n_latents: int = 512, k: int = 32, epochs: int = 300, lr: float
               seed: int = 0) -> SAE:
     """Top-k SAE trained as in the paper's code: learned pre-bias, encoder/decoder N(0, 0.02²), decoder columns
     renormalised to unit norm after every step, MSE, Adam, shuffled minibatches from a generator seeded with
-    `seed` (the global RNG is untouched). H [N, d]. Ref: spectral.md M6."""
+    `seed` (the global RNG is untouched). H [N, d]. Ref: Xu 2026d, §4 (representation analyses)."""
     H = torch.as_tensor(np.asarray(H), dtype=torch.float32)
     g = torch.Generator().manual_seed(seed)
     N, d = H.shape
@@ -170,7 +170,7 @@ def jaccard(a, b) -> float:
 
 
 def combinatorial_jaccard(k: int, D: int) -> float:
-    """Expected-overlap Jaccard of two random k-subsets of D items, (k²/D)/(2k − k²/D). Ref: spectral.md M6."""
+    """Expected-overlap Jaccard of two random k-subsets of D items, (k²/D)/(2k − k²/D). Ref: Xu 2026d, §4 (representation analyses)."""
     inter = k * k / D
     return inter / (2 * k - inter)
 
@@ -180,7 +180,7 @@ def null_p_value(null: np.ndarray, observed) -> float:
     return float((np.asarray(null) >= np.min(observed)).mean())
 
 
-# ── angle-matched direction pairs (spectral.md A15) ──
+# ── angle-matched direction pairs (Xu 2026d §4, our angle matching) ──
 
 
 def field_angle(a: np.ndarray, b: np.ndarray) -> float:
@@ -203,7 +203,7 @@ def pair_at_angle(u: np.ndarray, w: np.ndarray, degrees: float) -> np.ndarray:
 def matched_theta_angle(field_u: np.ndarray, field_w: np.ndarray, target: float, grid: int = 9001) -> float:
     """θ-space angle φ (degrees) of the pair (u, cos φ·u + sin φ·w) whose linearised field pair is `target`
     degrees apart: field(cos φ u + sin φ w) ≈ cos φ·field_u + sin φ·field_w. field_u, field_w [N, d] must be
-    the fields of u and of w ⊥ u. Ref: spectral.md A15 (match the measured Δh angle, not 45° in θ)."""
+    the fields of u and of w ⊥ u. Ref: Xu 2026d §4 (we match the measured Δh angle, not 45° in θ)."""
     a, b = np.ravel(field_u).astype(np.float64), np.ravel(field_w).astype(np.float64)
     aa, ab, bb = a @ a, a @ b, b @ b
     phi = np.linspace(0, np.pi / 2, grid)
@@ -213,19 +213,19 @@ def matched_theta_angle(field_u: np.ndarray, field_w: np.ndarray, target: float,
     return float(np.degrees(phi[np.argmin(np.abs(ang - target))]))
 
 
-# ── phase windows and checkpoints (spectral.md M6 "four phase windows", M1 step 2, A1/A13) ──
+# ── phase windows and checkpoints (Xu 2026d, §4 (representation analyses) "four phase windows") ──
 
 PHASES = ("early", "memorisation", "transition", "post-grok")
 
 
 def phase_ends(run, W: int = 20, task: int = 0, last_step: Optional[int] = None,
                min_rows: int = 3) -> dict[str, Optional[int]]:
-    """Window-end step of every phase of M6, on updates i = 1…n labelled with step s_i (accuracy of the latest
+    """Window-end step of every phase of the representation analyses, on updates i = 1…n labelled with step s_i (accuracy of the latest
     evaluation at or before s_i), counting only updates with s_i <= last_step (default: all):
     early = update index max(W, n/10); memorisation = middle of the indices with train > 0.8 and test < 0.3;
     transition = index nearest the first test > 0.5; post-grok = t*, the last index with test > 0.95.
     None where a phase never happens or its window would hold fewer than `min_rows` updates (spectral.update_window's
-    floor). Ref: spectral.md M6, M1 step 2."""
+    floor). Ref: Xu 2026d, §4 (representation analyses); Methods: spectral edge."""
     steps = np.asarray(run.snapshot_steps)[1:]
     if last_step is not None:
         steps = steps[steps <= last_step]

@@ -483,59 +483,6 @@ def edge_track(snapshot_steps: np.ndarray, attn: np.ndarray, ends: Optional[Sequ
     return rows
 
 
-# ── verdict rules of the Fourier claims (spectral.md Claims; thresholds are the notebooks' parameters) ───
-
-LEVELS = ("not reproduced", "partial", "reproduced")
-
-
-def add_mode_level(row: dict, top: int = 3) -> str:
-    """spec.add-single-mode on one summary row: (i) v1..v_top share one peak, (ii) every F above the random-direction
-    and the white-noise 99th percentiles, (iii) mean F(top) > mean F(bulk)."""
-    F = [row[f"F_v{i + 1}"] for i in range(top)]
-    passed = [f > row["null_q99"] and f > row["wn_q99"] for f in F]
-    if row["shared_peak"] and all(passed) and row["top_mean"] > row["bulk_mean"]:
-        return LEVELS[2]
-    return LEVELS[1] if (row["shared_peak"] and any(passed)) or all(passed) else LEVELS[0]
-
-
-def mul_dlog_level(dlog: dict, raw: dict, ratio: float, ratio_null_q95: float, top: int = 3) -> str:
-    """spec.mul-dlog-mode: shared dlog peak with every F_dlog above the dlog null's 99th pct, every F_raw at or
-    below the raw null's 95th pct, and the imputed top-3 dlog/raw ratio above the random-triple 95th pct ->
-    reproduced; any edge direction with F_dlog above the null's 95th pct -> partial."""
-    Fd = [dlog[f"F_v{i + 1}"] for i in range(top)]
-    Fr = [raw[f"F_v{i + 1}"] for i in range(top)]
-    if dlog["shared_peak"] and all(f > dlog["null_q99"] for f in Fd) and all(f <= raw["null_q95"] for f in Fr) \
-            and ratio > ratio_null_q95:
-        return LEVELS[2]
-    return LEVELS[1] if any(f > dlog["null_q95"] for f in Fd) else LEVELS[0]
-
-
-def sub_multimode_level(row: dict, top3_lists: Sequence[Sequence[int]], max_union: int = 6,
-                        max_top_bulk: float = 1.5, top: int = 3) -> str:
-    """spec.sub-multimode: ≥ 2 distinct peaks among v1..v_top, every F above the null's 95th pct, at most
-    `max_union` distinct frequencies in their top-3 lists and mean F(top)/mean F(bulk) < max_top_bulk ->
-    reproduced; the multi-mode shape alone (peaks and union) -> partial."""
-    peaks = {row[f"peak_v{i + 1}"] for i in range(top)}
-    union = {w for t in top3_lists[:top] for w in t}
-    shape = len(peaks) >= 2 and len(union) <= max_union
-    strong = all(row[f"F_v{i + 1}"] > row["null_q95"] for i in range(top))
-    flat = row["top_mean"] / row["bulk_mean"] < max_top_bulk
-    return LEVELS[2] if shape and strong and flat else LEVELS[1] if shape else LEVELS[0]
-
-
-def single_basis_collapse(row: dict, top: int = 3) -> bool:
-    """True if v1..v_top share a peak in this basis with every F above the random-direction 99th pct
-    (spec.x2y2-no-single-basis counts such a basis against the claim)."""
-    return bool(row["shared_peak"] and all(row[f"F_v{i + 1}"] > row["null_q99"] for i in range(top)))
-
-
-def overall_level(levels: Sequence[str], quorum: int) -> str:
-    """The highest level reached by at least min(quorum, number of seeds) seeds."""
-    q = min(quorum, len(levels))
-    ranks = sorted((LEVELS.index(l) for l in levels), reverse=True)
-    return LEVELS[ranks[q - 1]]
-
-
 # ── figure data (numbers only; plotting.spectrum_panels / field_maps draw them) ──────────────────────────
 
 def spectrum_panel(an: ModelAnalysis, key: tuple[str, str, str], k: int = 3) -> dict:
@@ -635,15 +582,6 @@ def separation(grok: Sequence[float], control: Sequence[float]) -> Separation:
         raise ValueError("separation: need the same, non-zero number of grokking and control values")
     gt = (g[:, None] > c[None, :]).mean() + 0.5 * (g[:, None] == c[None, :]).mean()
     return Separation(len(g), int((g > c).sum()), bool(g.min() > c.max()), float(gt))
-
-
-def separation_level(s: Separation, win_share: float = 11 / 12, partial_share: float = 0.75,
-                     partial_auroc: float = 0.8) -> str:
-    """spec.edge-separates-regimes: wins in >= win_share of the pairs and perfect separation -> reproduced;
-    wins in >= partial_share or AUROC >= partial_auroc -> partial."""
-    if s.wins >= win_share * s.n - 1e-9 and s.separated:
-        return LEVELS[2]
-    return LEVELS[1] if s.wins >= partial_share * s.n - 1e-9 or s.auroc >= partial_auroc else LEVELS[0]
 
 
 def linearity_rows(an: ModelAnalysis, rel_eps: Sequence[float], basis: str, inputs: str = "test", top: int = 3) -> list[dict]:

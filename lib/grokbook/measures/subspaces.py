@@ -5,15 +5,15 @@ concatenated as in `model.group_slices(cfg, "attn")`, n_attn numbers); θ's othe
 So for a basis B [n_attn, K] with orthonormal columns and the full δ [P],
 ‖BBᵀδ‖ = ‖Bᵀ δ_attn‖, and only δ_attn (stored by the probes) and ‖δ‖ over all P are needed.
 
-- Execution basis (curvature.md M2): top right singular vectors of every matrix's centred trajectory M_t − M_0.
+- Execution basis (Xu 2026a, Methods: trajectory PCA): top right singular vectors of every matrix's centred trajectory M_t − M_0.
 - Weight-SVD basis (the code of curv.exec-vs-random): the top-k rank-one terms u_i v_iᵀ of every current matrix.
 - Random nulls: a uniformly random K-dim subspace of all P coordinates or of the attention coordinates, for
   which ‖QQᵀδ‖/‖δ_S‖ = √Beta(K/2, (n−K)/2) exactly (n = size of the coordinate set S), and random rank-one
   matrices per attention block (structured null, Monte Carlo).
-- ρ (M3) = ‖δ − BBᵀδ‖/‖δ‖ and the projected fraction √(1 − ρ²).
+- ρ = ‖δ − BBᵀδ‖/‖δ‖ and the projected fraction √(1 − ρ²).
 - Phase labels of curv.exec-vs-random (early / memorisation / pre-grok / post-grok).
 
-Ref: curvature.md M2, M3, curv.invariance-rho, curv.exec-vs-random.
+Ref: Xu 2026a, Methods: execution subspace, curv.invariance-rho, curv.exec-vs-random.
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def _qr(A: np.ndarray) -> np.ndarray:
 def top_directions(traj: np.ndarray, k: int, rtol: float = 1e-6) -> np.ndarray:
     """Top-k right singular vectors of the column-centred trajectory (via the T x T Gram matrix, so n may be
     large). Directions whose singular value is below rtol·σ₁ are dropped (a centred trajectory of T snapshots
-    has rank <= T − 1). traj [T, n] -> [k', n] unit rows, k' <= k. Ref: curvature.md M2 steps 2–4."""
+    has rank <= T − 1). traj [T, n] -> [k', n] unit rows, k' <= k. Ref: Xu 2026a, Methods: trajectory PCA steps 2–4."""
     X = np.asarray(traj, dtype=np.float64)
     return _gram_directions(X, X @ X.T, k, rtol)
 
@@ -81,15 +81,15 @@ def embed(vectors: dict[str, np.ndarray], cfg: RunConfig, group: str = "attn") -
 
 
 def execution_basis(snapshots: np.ndarray, cfg: RunConfig, k: int = 2) -> np.ndarray:
-    """Execution basis B of M2: the top-k directions of every attention matrix's centred trajectory, embedded
+    """Execution basis B (Methods: execution subspace): the top-k directions of every attention matrix's centred trajectory, embedded
     and QR-orthonormalised. snapshots [S, n_attn] (the window to use: whole run, to R98, or causal) ->
-    [n_attn, K] with K = k · 4 · n_layers (fewer if a trajectory has lower rank). Ref: curvature.md M2."""
+    [n_attn, K] with K = k · 4 · n_layers (fewer if a trajectory has lower rank). Ref: Xu 2026a, Methods: trajectory PCA."""
     return embed({name: top_directions(t, k) for name, t in matrix_trajectories(snapshots, cfg).items()}, cfg)
 
 
 def causal_execution_bases(snapshots: np.ndarray, cfg: RunConfig, ends: Sequence[int], k: int = 2,
                            rtol: float = 1e-6) -> list[np.ndarray]:
-    """Execution bases from the first t snapshots only, for every t in `ends` (causal variant of M2), sharing
+    """Execution bases from the first t snapshots only, for every t in `ends` (causal variant), sharing
     one Gram matrix per attention matrix so long runs stay cheap. snapshots [S, n_attn] -> [[n_attn, K_t]]."""
     trajs = matrix_trajectories(snapshots, cfg)
     grams = {name: X @ X.T for name, X in trajs.items()}
@@ -155,14 +155,14 @@ def projected_fraction(basis: np.ndarray, delta_attn: np.ndarray, delta_norm) ->
 
 
 def rho_from_fraction(frac) -> np.ndarray:
-    """ρ = ‖δ − BBᵀδ‖/‖δ‖ = √(1 − f²) from the projected fraction f (M3)."""
+    """ρ = ‖δ − BBᵀδ‖/‖δ‖ = √(1 − f²) from the projected fraction f."""
     f = np.asarray(frac, np.float64)
     return np.sqrt(np.clip(1.0 - f ** 2, 0.0, 1.0))
 
 
 def random_fraction_mean(K: int, n: int) -> float:
     """E‖QQᵀx‖/‖x‖ for a uniformly random K-dim subspace of R^n, any x: E√Beta(K/2, (n−K)/2)
-    = Γ((K+1)/2) Γ(n/2) / (Γ(K/2) Γ((n+1)/2)) (≈ √(K/n) for K ≪ n). Ref: curvature.md M3, exec-vs-random."""
+    = Γ((K+1)/2) Γ(n/2) / (Γ(K/2) Γ((n+1)/2)) (≈ √(K/n) for K ≪ n). Ref: Xu 2026a, Methods: execution subspace, exec-vs-random."""
     if not 0 < K <= n:
         raise ValueError(f"random_fraction_mean: need 0 < K={K} <= n={n}")
     if K == n:
@@ -233,12 +233,12 @@ def _probe_arrays(r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def rho_rows(runs, k: int = 2, causal_points: int = 30, task: int = 0) -> list[dict]:
-    """ρ (M3) of the first commutator sample at every probe of every run, for three execution bases:
+    """ρ of the first commutator sample at every probe of every run, for three execution bases:
     "own" (the run's snapshots up to its R98 stop), "causal" (snapshots up to the probe's step; at most
     `causal_points` evenly spaced probes with >= 3 snapshots) and "other seed" (the basis of the same
     operation and λ at the next seed). One row per (run, probe, basis) with K, P, the projected fraction,
     ρ, the chance ρ √(1 − K/P), the energy excess (1 − ρ²)/(K/P) and ‖δ_attn‖/‖δ‖. Probes with ‖δ‖ = 0 are
-    dropped (missing). Ref: curvature.md M3, curv.invariance-rho."""
+    dropped (missing). Ref: Xu 2026a, Methods: execution subspace, curv.invariance-rho."""
     own = [execution_basis(basis_window(r, task), r.config, k) for r in runs]
     partners = other_seed_partners(runs, task)
     rows = []
@@ -276,7 +276,7 @@ def exec_random_rows(runs, svd_ks: Sequence[int] = (1, 2, 3, 4, 8), pca_k: int =
                      grok: float = 0.95, task: int = 0) -> list[dict]:
     """Exec-vs-random projected fractions at every probe (first commutator sample) of every run, one row per
     (run, probe, basis family, k). Families: "weight-SVD" (the code's instantaneous basis of the attention
-    matrices at the probe's step, k per matrix) and "trajectory PCA" (B of M2 with k = pca_k per matrix, from
+    matrices at the probe's step, k per matrix) and "trajectory PCA" (the execution basis with k = pca_k per matrix, from
     the run's snapshots up to its R98 stop). Columns: K, pf_exec = ‖BBᵀδ‖/‖δ‖; the nulls pf_all (random K-dim
     subspace of all P coordinates, exact mean), pf_attn (random K-dim subspace of the attention coordinates,
     exact mean ‖δ_attn‖/‖δ‖ · E√Beta) and, for k in struct_ks, pf_struct (mean over `struct_bases` random

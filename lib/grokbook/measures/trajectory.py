@@ -1,7 +1,7 @@
 """Measurements on recorded runs. Pure functions: arrays in, numbers or small results out, float64 inside.
 
-Ref: curvature.md M2 (trajectory PCA, centred), holographic.md "Trajectory PCA (uncentered)",
-curvature.md curv.pc1-vs-random-walk (matched random-walk null).
+Ref: Xu 2026a, Methods: trajectory PCA (trajectory PCA, centred), Xu 2026c "Trajectory PCA (uncentered)",
+Xu 2026a curv.pc1-vs-random-walk (matched random-walk null).
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def pc1_share(X: np.ndarray, centered: bool = True) -> float:
 def matrix_trajectories(snapshots: np.ndarray, cfg: RunConfig, group: str = "attn",
                         relative_to_first: bool = True) -> dict[str, np.ndarray]:
     """Split group snapshots [S, n_group] into one flattened trajectory per matrix, name -> [S, n_matrix],
-    optionally as M_t - M_0 (curvature.md M2 step 2)."""
+    optionally as M_t - M_0 (Xu 2026a, Methods: trajectory PCA step 2)."""
     out = {}
     for name, (off, shape) in group_slices(cfg, group).items():
         traj = snapshots[:, off:off + math.prod(shape)].astype(np.float64)
@@ -47,13 +47,13 @@ def matrix_trajectories(snapshots: np.ndarray, cfg: RunConfig, group: str = "att
 
 
 def per_matrix_pc1(snapshots: np.ndarray, cfg: RunConfig, group: str = "attn") -> dict[str, float]:
-    """Centred PC1 share (in [0, 1]) of every matrix's trajectory. Ref: curvature.md M2."""
+    """Centred PC1 share (in [0, 1]) of every matrix's trajectory. Ref: Xu 2026a, Methods: trajectory PCA."""
     return {name: pc1_share(t) for name, t in matrix_trajectories(snapshots, cfg, group).items()}
 
 
 def random_walk_pc1(step_norms: np.ndarray, dim: int, trials: int, seed: int) -> np.ndarray:
     """PC1 shares of `trials` synthetic walks in R^dim whose i-th step is an isotropic Gaussian direction
-    scaled to step_norms[i], starting at 0, centred before PCA. Ref: curvature.md pc1-vs-random-walk.
+    scaled to step_norms[i], starting at 0, centred before PCA. Ref: Xu 2026a pc1-vs-random-walk.
     step_norms [T-1] -> [trials]."""
     rng = np.random.default_rng(seed)
     out = np.empty(trials)
@@ -71,7 +71,7 @@ def step_norms(traj: np.ndarray) -> np.ndarray:
 
 
 def expanding_pc1(traj: np.ndarray, n_points: int = 15, min_len: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """PC1 share of the first t snapshots for evenly spaced t (curvature.md figF).
+    """PC1 share of the first t snapshots for evenly spaced t (Xu 2026a figF).
     traj [T, n] -> (t values [k], shares [k])."""
     T = len(traj)
     ts = np.unique(np.linspace(max(min_len, T // n_points), T, n_points).astype(int))
@@ -113,7 +113,7 @@ def grok_summary(runs, task: int = 0) -> list[dict]:
     return rows
 
 
-# ── PC1 concentration and its random-walk null (curvature.md curv.pc1-concentration, curv.pc1-vs-random-walk) ──
+# ── PC1 concentration and its random-walk null (Xu 2026a curv.pc1-concentration, curv.pc1-vs-random-walk) ──
 
 BROWNIAN_PC1 = 6 / math.pi ** 2   # PC1 share of a centred Brownian path in many dimensions: KL eigenvalues ∝ 1/(kπ)²
 
@@ -123,7 +123,7 @@ def snapshot_window(snapshot_steps: np.ndarray, snapshots: np.ndarray, last_step
     """The snapshots taken at steps <= last_step (length matching: every condition on the same window), then
     optionally thinned to n evenly spaced ones that keep the first and the last (snapshot-density check, the
     paper's pca_diagnostic.py). snapshot_steps [S], snapshots [S, m] -> [S', m].
-    Ref: curvature.md curv.pc1-concentration, Nulls."""
+    Ref: Xu 2026a curv.pc1-concentration, Nulls."""
     keep = snapshots if last_step is None else snapshots[np.asarray(snapshot_steps) <= last_step]
     if n is not None and n < 2:
         raise ValueError(f"snapshot_window: n={n} must be >= 2")
@@ -154,7 +154,7 @@ def random_walk_test(traj: np.ndarray, trials: int, seed: int) -> NullTest:
     """Centred PC1 share of traj [T, n] against `trials` random walks with the same step norms and isotropic
     Gaussian directions (random_walk_pc1, seeded by `seed`). As in the paper's code, 1e-10 (1e-8 on a percent
     scale) is added to the null std, so a null without spread gives a huge but finite z.
-    Ref: curvature.md curv.pc1-vs-random-walk, Protocol."""
+    Ref: Xu 2026a curv.pc1-vs-random-walk, Protocol."""
     real = pc1_share(traj)
     null = random_walk_pc1(step_norms(traj), traj.shape[1], trials, seed)
     mean, std = float(null.mean()), float(null.std())
@@ -170,7 +170,7 @@ def _run_fields(r, task: int) -> dict:
 def pc1_rows(runs, last_step: Optional[int] = None, n_snapshots: Optional[int] = None, task: int = 0) -> list[dict]:
     """One row per (run, attention matrix): op, seed, λ, grokked, matrix ("L0.W_V"), layer ("L0"), kind ("W_V"),
     the centred shares pc1, pc2 and top3 of M_t - M_0, and the number of snapshots used (window and thinning as
-    in snapshot_window). Ref: curvature.md M2, curv.pc1-concentration."""
+    in snapshot_window). Ref: Xu 2026a, Methods: trajectory PCA, curv.pc1-concentration."""
     rows = []
     for r in runs:
         snaps = snapshot_window(r.snapshot_steps, r.snapshots["attn"], last_step, n_snapshots)
@@ -186,7 +186,7 @@ def pc1_rows(runs, last_step: Optional[int] = None, n_snapshots: Optional[int] =
 def random_walk_rows(runs, trials: int, last_step: Optional[int] = None, task: int = 0) -> list[dict]:
     """One row per (run, attention matrix): the NullTest of its trajectory (steps <= last_step), the null seeded
     by the run's seed as in the paper's code, plus the number of snapshots.
-    Ref: curvature.md curv.pc1-vs-random-walk."""
+    Ref: Xu 2026a curv.pc1-vs-random-walk."""
     rows = []
     for r in runs:
         snaps = snapshot_window(r.snapshot_steps, r.snapshots["attn"], last_step)
@@ -201,7 +201,7 @@ def random_walk_rows(runs, trials: int, last_step: Optional[int] = None, task: i
 
 def expanding_rows(runs, matrix: str, n_points: int = 15, task: int = 0) -> list[dict]:
     """Expanding-window PC1 (expanding_pc1, min window max(5, T/n_points)) of one matrix ("L1.W_V") of every run:
-    one row per (run, window) with the step of the window's last snapshot. Ref: curvature.md figF."""
+    one row per (run, window) with the step of the window's last snapshot. Ref: Xu 2026a figF."""
     rows = []
     for r in runs:
         ts, shares = expanding_pc1(matrix_trajectories(r.snapshots["attn"], r.config)[matrix], n_points)
@@ -211,7 +211,7 @@ def expanding_rows(runs, matrix: str, n_points: int = 15, task: int = 0) -> list
     return rows
 
 
-# ── The paper's stop rule as a window (curvature.md curv.pc1-concentration, curv.slow-regime) ──
+# ── The paper's stop rule as a window (Xu 2026a curv.pc1-concentration, curv.slow-regime) ──
 
 def stop_step(run, task: int = 0) -> int:
     """The step at which the paper's run would have stopped: its R98 step (run.grok_step) or, for a run that
@@ -223,7 +223,7 @@ def stop_step(run, task: int = 0) -> int:
 def cut_at_stop(run, last_step: Optional[int] = None, task: int = 0):
     """The run as if it had stopped at `last_step` (default stop_step(run)): evaluations, snapshots and probes
     at steps <= last_step, final_step = last_step. θ_final stays the recorded end (θ at last_step is not
-    stored unless the "all" snapshot group is). Run -> Run. Ref: curvature.md curv.pc1-concentration, Protocol
+    stored unless the "all" snapshot group is). Run -> Run. Ref: Xu 2026a curv.pc1-concentration, Protocol
     ("step 0 to the R98 stop")."""
     last = stop_step(run, task) if last_step is None else int(last_step)
     ev, sn = np.asarray(run.eval_steps) <= last, np.asarray(run.snapshot_steps) <= last
