@@ -1,5 +1,7 @@
 """The `grokbook` command line: user errors exit with status 2 and a one-line message naming the parameter,
-before any kernel starts; `claims --json` covers every claim of the briefs; -p values parse as literals."""
+before any kernel starts; `claims --json` covers every registered claim; -p values parse as literals;
+`reproduce --deadline` stops between claims and keeps what finished; `pack`/`unpack` move results with
+checked paths."""
 import json
 import re
 from pathlib import Path
@@ -14,7 +16,6 @@ from grokbook.errors import UsageError
 from grokbook.book import registry
 
 CLAIM = "curv.baseline-grokking"          # the template notebook: its smoke ops include mul (needs a prime p)
-SHARED_PAPERS = Path(__file__).resolve().parents[1].parent / "shared" / "papers"
 
 
 class Executed(Exception):
@@ -40,11 +41,11 @@ def test_unknown_claim_id(capsys):
     assert "unknown claim id 'curv.no-such-claim'" in err and CLAIM in err
 
 
-def test_pending_claim(capsys):
-    pending = [c.id for c in registry.claims() if c.notebook is None]
-    if not pending:
-        pytest.skip("every registered claim has a notebook")
-    assert "pending" in error_of(capsys, "run", pending[0])
+def test_pending_claim(capsys, monkeypatch):
+    import dataclasses
+    pending = dataclasses.replace(registry.get(CLAIM), notebook=None)    # a claim without a notebook yet
+    monkeypatch.setattr(registry, "get", lambda claim_id: pending)
+    assert "pending" in error_of(capsys, "run", CLAIM)
 
 
 def test_unknown_profile(capsys):
@@ -77,7 +78,9 @@ def test_a_non_prime_p_passes_when_no_op_needs_a_field(tmp_path):
 
 def test_resolve_merges_smoke_then_user_values():
     _, nb, params, label = execute.resolve(CLAIM, "smoke", [("lr", "1e-3"), ("seeds", "[7, 8]")])
-    smoke = yaml.safe_load(nb.with_suffix(".smoke.yaml").read_text())
+    smoke = execute.profile_values(CLAIM, nb)                   # its grid's smoke values, then its own file
+    own = yaml.safe_load(nb.with_suffix(".smoke.yaml").read_text()) or {}
+    assert own.items() <= smoke.items() and "p" in smoke
     assert params["lr"] == 0.001 and params["seeds"] == [7, 8] and params["p"] == smoke["p"]
     assert label == "smoke+custom" and params["profile"] == "smoke+custom"
 
@@ -101,19 +104,19 @@ def test_parse_value_rejects_broken_yaml():
         execute.parse_value("seeds", "[1, 2")
 
 
-def test_claims_json_covers_every_claim_of_the_briefs(capsys):
-    if not SHARED_PAPERS.is_dir():
-        pytest.skip(f"the briefs folder {SHARED_PAPERS} (../shared/papers beside the clone) is not there")
-    headed = set()
-    for md in SHARED_PAPERS.glob("*.md"):
-        headed |= set(re.findall(r"^### ([a-z]+\.[a-z0-9-]+)", md.read_text(), flags=re.M))
-    assert len(headed) > 40
+def test_claims_json_covers_every_registered_claim_and_notebook(capsys):
     assert cli.main(["claims", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     ids = [r["id"] for r in rows]
-    assert len(ids) == len(set(ids))
-    assert headed <= set(ids), sorted(headed - set(ids))
+    assert len(ids) > 40 and len(ids) == len(set(ids))
+    assert ids == [c.id for c in registry.claims()]
     assert {r["status"] for r in rows} <= {"pending", "run", "not run"}
+    root = execute.project_root()
+    registered = {c.notebook for c in registry.claims() if c.notebook}
+    on_disk = {p.relative_to(root).as_posix() for p in (root / "notebooks").rglob("*.ipynb")
+               if ".ipynb_checkpoints" not in p.parts}
+    assert registered and registered <= on_disk, sorted(registered - on_disk)
+    assert on_disk <= registered, sorted(on_disk - registered)         # no notebook outside the registry
 
 
 def test_task_sets_are_validated_like_ops():
@@ -167,22 +170,194 @@ def test_reproduce_rejects_a_nonpositive_jobs_count(capsys):
     assert "--jobs 0" in error_of(capsys, "reproduce", "--jobs", "0")
 
 
-def test_compile_flag_reaches_every_config_the_kernel_builds(monkeypatch):
-    import dataclasses
+def test_compile_flag_reaches_the_kernel_explicitly_and_only_for_the_call(monkeypatch):
     import os
     from grokbook.training.config import RunConfig
-    monkeypatch.setenv("GROKBOOK_COMPILE", "0")                 # restored after the test
-    assert RunConfig().compile_step is False
-    with pytest.raises(Executed):                               # validated, then the notebook would run
+    monkeypatch.delenv("GROKBOOK_COMPILE", raising=False)
+    seen = []
+
+    def kernel(*a, **kw):                                       # what the notebook's process would see
+        seen.append(os.environ.get("GROKBOOK_COMPILE"))
+        raise Executed
+    monkeypatch.setattr(papermill, "execute_notebook", kernel)
+    with pytest.raises(Executed):
         cli.main(["run", CLAIM, "--compile"])
-    assert os.environ["GROKBOOK_COMPILE"] == "1"                # papermill's kernel inherits the environment
-    c = RunConfig(p=11)
-    assert c.compile_step is True and c.to_dict()["compile_step"] is True
-    monkeypatch.setenv("GROKBOOK_COMPILE", "0")
-    assert dataclasses.replace(c, seed=3).compile_step is True  # an explicit value survives replace()
-    monkeypatch.setenv("GROKBOOK_COMPILE", "yes")
-    with pytest.raises(execute.ConfigError, match="GROKBOOK_COMPILE='yes'"):
-        RunConfig()
+    with pytest.raises(Executed):
+        cli.main(["run", CLAIM])
+    assert seen == ["1", None] and "GROKBOOK_COMPILE" not in os.environ
+    assert RunConfig().compile_step is False                    # no config default reads the environment
+
+
+def test_a_deadline_stop_inside_a_notebook_is_a_clean_stop(monkeypatch):
+    def kernel(*a, **kw):
+        raise papermill.PapermillExecutionError(3, 3, "runs = load_or_train(...)", "DeadlineReached",
+                                                "deadline reached at step 400 of 1000", [])
+    monkeypatch.setattr(papermill, "execute_notebook", kernel)
+    with pytest.raises(execute.Stopped, match="stopped at the deadline: deadline reached at step 400"):
+        execute.run_claim(CLAIM)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """A fake clock for the deadline: `now[0]` seconds; each fake claim execution takes `cost` seconds."""
+    now = [1000.0]
+    monkeypatch.setattr(execute.time, "time", lambda: now[0])
+    return now
+
+
+def fake_claims(monkeypatch, tmp_path, n=3):
+    claims = [c for c in registry.claims("power") if c.notebook][:n]
+    out = {c.id: tmp_path / f"{c.slug}.ipynb" for c in claims}
+    monkeypatch.setattr(execute.scorecard, "executed_path", lambda c, prof: out[c.id])
+    monkeypatch.setattr(execute.registry, "claims", lambda paper=None: claims)
+    return claims, out
+
+
+def test_reproduce_with_a_deadline_starts_no_claim_after_it_and_keeps_the_finished(
+        tmp_path, monkeypatch, capsys, clock):
+    import os
+    claims, out = fake_claims(monkeypatch, tmp_path)
+    ran, env = [], []
+
+    def run(cid, prof):
+        env.append(os.environ.get("GROKBOOK_DEADLINE"))
+        clock[0] += 10                                          # each claim takes 10 s
+        ran.append(cid)
+    monkeypatch.setattr(execute, "run_claim", run)
+    left = execute.reproduce("smoke", None, force=True, plan=False, deadline_s=15)
+    assert ran == [claims[0].id, claims[1].id] and left == [claims[2].id]
+    assert env == [repr(1015.0)] * 2 and "GROKBOOK_DEADLINE" not in os.environ
+    text = capsys.readouterr().out
+    assert f"[{claims[2].id}] not started: the deadline has passed" in text and "1 claim(s) left" in text
+
+
+def test_a_claim_whose_last_execution_does_not_fit_is_not_started(tmp_path, monkeypatch, capsys, clock):
+    claims, out = fake_claims(monkeypatch, tmp_path)
+    out[claims[0].id].with_suffix(".ledger.json").write_text(json.dumps({"wall_s": 100.0}))
+    ran = []
+    monkeypatch.setattr(execute, "run_claim", lambda cid, prof: ran.append(cid))
+    left = execute.reproduce("smoke", None, force=True, plan=False, deadline_s=50)
+    assert left == [claims[0].id] and ran == [c.id for c in claims[1:]]
+    assert "its last execution took 100 s, 50 s are left" in capsys.readouterr().out
+
+
+def test_a_claim_stopped_at_its_checkpoint_is_left_not_failed(tmp_path, monkeypatch, clock):
+    claims, _ = fake_claims(monkeypatch, tmp_path)
+    ran = []
+
+    def run(cid, prof):
+        ran.append(cid)
+        clock[0] += 60
+        if cid == claims[0].id:
+            raise execute.Stopped(f"{cid}: stopped at the deadline: deadline reached at step 400 of 1000")
+    monkeypatch.setattr(execute, "run_claim", run)
+    left = execute.reproduce("smoke", None, force=True, plan=False, deadline_s=30)
+    assert ran == [claims[0].id] and left == [c.id for c in claims]     # the rest did not start
+
+
+def test_a_stop_at_the_deadline_exits_3_and_jobs_count_it_as_left(tmp_path, monkeypatch, capsys, clock):
+    def kernel(*a, **kw):
+        raise papermill.PapermillExecutionError(3, 3, "", "DeadlineReached", "deadline reached at step 4", [])
+    monkeypatch.setattr(papermill, "execute_notebook", kernel)
+    assert cli.main(["run", CLAIM, "--output", str(tmp_path / "o.ipynb")]) == 3
+    assert "stopped at the deadline" in capsys.readouterr().err
+    claims, _ = fake_claims(monkeypatch, tmp_path)
+    codes = {claims[0].id: 3, claims[1].id: 0, claims[2].id: 2}
+    monkeypatch.setattr(execute, "_run_detached", lambda cid, prof: (codes[cid], f"[{cid}] ..."))
+    with pytest.raises(UsageError, match=f"1 claim\\(s\\) failed: {claims[2].id}"):
+        execute.reproduce("smoke", None, force=True, plan=False, jobs=2, deadline_s=100)
+    assert f"1 claim(s) left for a later run (finished claims and training checkpoints are kept; the same " \
+           f"command continues): {claims[0].id}" in capsys.readouterr().out
+
+
+def test_reproduce_rejects_a_nonpositive_deadline(capsys):
+    assert "--deadline 0 is out of range" in error_of(capsys, "reproduce", "--deadline", "0")
+
+
+def make_project(root: Path) -> None:
+    files = {"book/power/a.ipynb": "{}", "book/power/a.ledger.json": "{}", "book/intro.md": "static page",
+             "build/smoke/power/b.ipynb": "{}", "build/smoke/power/b.ledger.json": "{}",
+             "build/html/index.html": "<html>", "benchmarks/results/bench.json": "{}",
+             "notebooks/power/a.ipynb": "{}"}
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def make_cache(cache: Path) -> None:
+    for name, text in {"k1/DONE": "done", "k1/arrays.npz": "x", "partial/s.pt": "ckpt",
+                       "locks/k1.lock": "", ".k2.tmp9/arrays.npz": "half"}.items():
+        (cache / name).parent.mkdir(parents=True, exist_ok=True)
+        (cache / name).write_text(text)
+
+
+def test_pack_and_unpack_move_results_and_optionally_the_run_cache(tmp_path, monkeypatch, capsys):
+    import tarfile
+    here, there = tmp_path / "here", tmp_path / "there"
+    make_project(here)
+    make_cache(here / ".cache" / "runs")
+    monkeypatch.setenv("GROKBOOK_ROOT", str(here))
+    monkeypatch.delenv("GROKBOOK_CACHE", raising=False)
+    assert cli.main(["pack", str(tmp_path / "results.tar.gz")]) == 0
+    assert cli.main(["pack", str(tmp_path / "all.tar.gz"), "--cache"]) == 0
+    with tarfile.open(tmp_path / "results.tar.gz") as tar:
+        assert sorted(tar.getnames()) == ["benchmarks/results/bench.json", "book/power/a.ipynb",
+                                          "book/power/a.ledger.json", "build/smoke/power/b.ipynb",
+                                          "build/smoke/power/b.ledger.json"]
+    with tarfile.open(tmp_path / "all.tar.gz") as tar:
+        cached = sorted(n for n in tar.getnames() if n.startswith(".cache/"))
+    assert cached == [".cache/runs/k1/DONE", ".cache/runs/k1/arrays.npz", ".cache/runs/partial/s.pt"]
+    (there / "notebooks").mkdir(parents=True)
+    (there / "book").mkdir()
+    monkeypatch.setenv("GROKBOOK_ROOT", str(there))
+    monkeypatch.setenv("GROKBOOK_CACHE", str(tmp_path / "elsewhere"))   # the cache goes where it lives
+    (tmp_path / "elsewhere" / "k1").mkdir(parents=True)
+    (tmp_path / "elsewhere" / "k1" / "DONE").write_text("ours")           # a complete entry: kept
+    capsys.readouterr()
+    assert cli.main(["unpack", str(tmp_path / "all.tar.gz")]) == 0
+    assert "6 file(s) written, 2 kept" in capsys.readouterr().out
+    assert (there / "book/power/a.ledger.json").read_text() == "{}"
+    assert (there / "benchmarks/results/bench.json").exists() and not (there / "build/html").exists()
+    assert (tmp_path / "elsewhere/partial/s.pt").read_text() == "ckpt"
+    assert (tmp_path / "elsewhere/k1/DONE").read_text() == "ours"
+    assert not (tmp_path / "elsewhere/k1/arrays.npz").exists()
+
+
+@pytest.mark.parametrize("name,kind,why", [
+    ("../evil.py", "file", "'..'"), ("/etc/evil", "file", "absolute"), ("notebooks/x.ipynb", "file", "outside"),
+    ("book/../../evil", "file", "'..'"), ("book/link", "symlink", "link"), ("build/dev", "fifo", "link or device"),
+    (".cache/runsX/k/DONE", "file", "outside"),
+])
+def test_unpack_refuses_an_archive_with_any_unsafe_member_and_writes_nothing(
+        tmp_path, monkeypatch, capsys, name, kind, why):
+    import io
+    import tarfile
+    (tmp_path / "p" / "notebooks").mkdir(parents=True)
+    (tmp_path / "p" / "book").mkdir()
+    monkeypatch.setenv("GROKBOOK_ROOT", str(tmp_path / "p"))
+    monkeypatch.delenv("GROKBOOK_CACHE", raising=False)
+    archive = tmp_path / "bad.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        ok = tarfile.TarInfo("book/power/fine.ipynb")
+        ok.size = 2
+        tar.addfile(ok, io.BytesIO(b"{}"))
+        bad = tarfile.TarInfo(name)
+        if kind == "symlink":
+            bad.type, bad.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        elif kind == "fifo":
+            bad.type = tarfile.FIFOTYPE
+        else:
+            bad.size = 1
+        tar.addfile(bad, io.BytesIO(b"x") if kind == "file" else None)
+    err = error_of(capsys, "unpack", str(archive))
+    assert "refusing the archive" in err and repr(name) in err and why in err
+    assert not (tmp_path / "p" / "book" / "power").exists()            # checked before anything is written
+
+
+def test_unpack_of_something_that_is_not_an_archive(tmp_path, capsys):
+    (tmp_path / "x.tar.gz").write_text("not gzip")
+    assert "not a .tar.gz archive" in error_of(capsys, "unpack", str(tmp_path / "x.tar.gz"))
+    assert "no such archive" in error_of(capsys, "unpack", str(tmp_path / "missing.tar.gz"))
 
 
 def test_plan_lists_each_stack_with_the_claims_that_need_it(tmp_path, monkeypatch, capsys):

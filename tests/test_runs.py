@@ -139,6 +139,74 @@ def test_a_gradient_hook_needs_a_key_and_gets_its_own_entries(tmp_path):
     np.testing.assert_allclose(hooked.theta_final, hooked.theta_init * (1 - 3e-3) ** 20, rtol=1e-5)
 
 
+class RowScale:
+    """A hook with per-run data: row i of the caller's list has its gradient scaled by factors[i]."""
+
+    def __init__(self, factors):
+        self.factors = [float(f) for f in factors]
+
+    def row_key(self, i: int) -> str:
+        return f"scale-grad:{self.factors[i]}"
+
+    def __call__(self, step, g, view):
+        import torch
+        g.mul_(torch.tensor(self.factors, dtype=g.dtype, device=g.device)[view.rows].unsqueeze(1))
+
+
+def test_a_hook_with_row_keys_is_cached_independently_of_list_order(tmp_path, monkeypatch):
+    a, b = tiny(seed=7), tiny(seed=8)
+    first = load_or_train([a, b, b], grad_hook=RowScale([0.0, 1.0, 0.5]), root=tmp_path, progress=False)
+    np.testing.assert_allclose(first[0].theta_final, first[0].theta_init * (1 - 3e-3) ** 20, rtol=1e-5)
+    assert not np.array_equal(first[1].theta_final, first[2].theta_final)    # same config, other hook data
+    forbid_training(monkeypatch)
+    again = load_or_train([b, a, b], grad_hook=RowScale([0.5, 0.0, 1.0]), root=tmp_path, progress=False)
+    for x, y in zip(again, (first[2], first[0], first[1])):                   # same (config, row key): cached
+        same(x, y)
+    assert run_key(b, "scale-grad:0.5") == run_key(b, RowScale([0.5]).row_key(0))
+
+
+def test_a_hook_with_one_key_is_keyed_by_its_row_and_plain_keys_are_unchanged():
+    cfg = RunConfig()
+    assert run_key(cfg) == "30e3970436cbb593940ae8b9"           # the paper setting's key before this layout
+    assert run_key(cfg, "h:x", 3) == "82355cfaffbd6165da1ab926"  # hooked runs keep their earlier keys too
+    assert len({run_key(cfg, "h", 0), run_key(cfg, "h", 1), run_key(cfg, "h"), run_key(cfg)}) == 4
+    assert runs.hook_keys(None, 2) == [("", None), ("", None)]
+
+    def hook(step, g, view):
+        pass
+    hook.key = "h"
+    assert runs.hook_keys(hook, 2) == [("h", 0), ("h", 1)]
+
+
+class Captured(Exception):
+    pass
+
+
+def test_the_runners_compile_and_deadline_settings_reach_training(tmp_path, monkeypatch):
+    seen = {}
+
+    def fake(cfgs, **kw):
+        seen.update(cfgs=cfgs, deadline=kw["deadline"])
+        raise Captured
+
+    monkeypatch.setattr(runs, "train_stack", fake)
+    cfg = tiny(seed=9)
+    monkeypatch.setenv("GROKBOOK_COMPILE", "1")
+    monkeypatch.setenv("GROKBOOK_DEADLINE", "1234.5")
+    with pytest.raises(Captured):
+        load_or_train(cfg, root=tmp_path, progress=False)
+    assert [c.compile_step for c in seen["cfgs"]] == [True] and seen["deadline"] == 1234.5
+    assert cfg.compile_step is False and RunConfig().compile_step is False   # no default reads the environment
+    monkeypatch.delenv("GROKBOOK_COMPILE")
+    monkeypatch.delenv("GROKBOOK_DEADLINE")
+    with pytest.raises(Captured):
+        load_or_train(cfg, root=tmp_path, progress=False)
+    assert seen["cfgs"] == [cfg] and seen["deadline"] is None
+    monkeypatch.setenv("GROKBOOK_COMPILE", "yes")
+    with pytest.raises(runs.ConfigError, match="GROKBOOK_COMPILE='yes'"):
+        load_or_train(cfg, root=tmp_path, progress=False)
+
+
 def test_planning_mode_records_missing_configs_and_stops(tmp_path, monkeypatch):
     from grokbook.training.cache import PlanComplete, load_or_train, plan_entries
     plan = tmp_path / "plan.jsonl"

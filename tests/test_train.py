@@ -14,6 +14,7 @@ from grokbook.training.train import first_sustained
 from grokbook.training.model import forward
 from grokbook.errors import ConfigError
 from grokbook.training.tasks import make_split
+from grokbook.training.cache import run_key
 from grokbook.training.train import derived_seed, train_stack
 
 
@@ -190,7 +191,9 @@ def test_interrupted_training_resumes_from_its_checkpoint(tmp_path, monkeypatch)
 
     with pytest.raises(Interrupt):
         fit(cfgs, grad_hook=crash, checkpoint=ckpt)
-    assert torch.load(ckpt, weights_only=False)["step"] == 20
+    record = torch.load(ckpt, weights_only=False)
+    assert record["step"] == record["state"]["step"] == 20 and record["format"] == train.CHECKPOINT_FORMAT
+    assert record["configs"] == [c.to_dict() for c in cfgs]
     resumed = fit(cfgs, checkpoint=ckpt)
     for a, b in zip(resumed, ref):
         assert_same_run(a, b, exact=True)
@@ -200,9 +203,67 @@ def test_a_torn_checkpoint_is_ignored_with_a_warning(tmp_path):
     cfgs = [tiny(seed=3, steps=20)]
     ckpt = tmp_path / "stack.pt"
     ckpt.write_bytes(b"not a checkpoint")
-    with pytest.warns(UserWarning, match="unreadable checkpoint"):
+    with pytest.warns(UserWarning, match=rf"checkpoint not used: {ckpt}: unreadable .*step 0"):
         run = fit(cfgs, checkpoint=ckpt)[0]
     assert_same_run(run, fit(cfgs)[0], exact=True)
+
+
+def test_a_checkpoint_of_another_stack_or_format_is_named_and_not_used(tmp_path, monkeypatch):
+    monkeypatch.setattr(train, "CHECKPOINT_EVERY_S", 0.0)
+    ckpt = tmp_path / "stack.pt"
+    fit([tiny(seed=3, steps=20)], checkpoint=ckpt)                 # leaves a record for seed 3
+    other = [tiny(seed=4, steps=20)]
+    with pytest.warns(UserWarning, match=rf"{ckpt}: written for another stack of runs \(configs differ\)"):
+        run = fit(other, checkpoint=ckpt)[0]
+    assert_same_run(run, fit(other)[0], exact=True)
+    record = torch.load(ckpt, weights_only=False)
+    torch.save(record | {"format": 99}, ckpt)
+    with pytest.warns(UserWarning, match="checkpoint format 99, expected 1"):
+        fit(other, checkpoint=ckpt)
+    del record["state"]["m"]
+    torch.save(record | {"configs": [c.to_dict() for c in other]}, ckpt)
+    with pytest.warns(UserWarning, match=r"fields missing from the stack state: \['m'\]"):
+        fit(other, checkpoint=ckpt)
+
+
+def test_a_checkpoint_without_a_header_still_resumes(tmp_path, monkeypatch):
+    """Stacks interrupted before the checkpoint record had a header resume from their bare state."""
+    monkeypatch.setattr(train, "CHECKPOINT_EVERY_S", 0.0)
+    cfgs = [tiny(seed=5, steps=40)]
+    ref = fit(cfgs)
+    ckpt = tmp_path / "stack.pt"
+
+    def crash(step, g, view):
+        if step == 25:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        fit(cfgs, grad_hook=crash, checkpoint=ckpt)
+    torch.save(torch.load(ckpt, weights_only=False)["state"], ckpt)
+    assert_same_run(fit(cfgs, checkpoint=ckpt)[0], ref[0], exact=True)
+
+
+def test_a_deadline_writes_the_checkpoint_and_the_same_call_resumes(tmp_path):
+    import time
+    cfgs = [tiny(seed=7, steps=40), tiny(seed=8, steps=40, lr=1e-2)]
+    ref = fit(cfgs)
+    ckpt = tmp_path / "stack.pt"
+    with pytest.raises(train.DeadlineReached, match="step 10 of 40"):
+        fit(cfgs, checkpoint=ckpt, deadline=time.time() - 1)   # past: stops at the first evaluation
+    assert torch.load(ckpt, weights_only=False)["step"] == 10
+    for a, b in zip(fit(cfgs, checkpoint=ckpt, deadline=time.time() + 3600), ref):
+        assert_same_run(a, b, exact=True)
+
+
+def test_random_streams_have_fixed_distinct_ids_and_unknown_names_are_refused():
+    # the ids are the values of the earlier name hash, so every run keeps its split, init and batches
+    assert train.STREAMS == {n: sum(map(ord, n)) * 7919 + len(n) for n in ("split", "init", "batches", "probe")}
+    assert len(set(train.STREAMS.values())) == len(train.STREAMS)
+    # seed 42's four stream seeds as the earlier derived_seed gave them (regenerate: the old name hash above)
+    assert [derived_seed(42, n) for n in ("split", "init", "batches", "probe")] == [
+        237544725, 2141662330, 555186980, 1624716935]
+    with pytest.raises(KeyError, match="unknown random stream 'tilps'"):
+        derived_seed(42, "tilps")                  # an anagram of "split": the old hash gave it the same id
 
 
 def test_resume_after_a_run_has_stopped_and_left_the_stack(grok_pair, tmp_path, monkeypatch):
@@ -249,7 +310,7 @@ def test_snapshot_cap_thins_every_other_snapshot_and_doubles_the_interval():
 def test_a_late_field_at_its_default_leaves_the_cache_key_unchanged():
     c = tiny()
     assert "snapshot_cap" not in c.to_dict()
-    assert c.key() == tiny(snapshot_cap=0).key() != tiny(snapshot_cap=8).key()
+    assert run_key(c) == run_key(tiny(snapshot_cap=0)) != run_key(tiny(snapshot_cap=8))
 
 
 def test_compiled_step_is_adamw_repeats_exactly_and_survives_a_run_leaving_the_stack(grok_pair, monkeypatch):
@@ -265,7 +326,7 @@ def test_compiled_step_is_adamw_repeats_exactly_and_survives_a_run_leaving_the_s
     for a, b in zip(eager, runs):   # other rounding, same arithmetic (Adam's ±lr steps on ~0 gradients differ)
         moved = np.linalg.norm(a.theta_final - a.theta_init)
         assert np.linalg.norm(a.theta_final - b.theta_final) < 0.02 * moved
-    assert "compile_step" not in eager[0].config.to_dict() and eager[0].config.key() != runs[0].config.key()
+    assert "compile_step" not in eager[0].config.to_dict() and run_key(eager[0].config) != run_key(runs[0].config)
     (g_cfg, noise_cfg), (grok_run, _), _ = grok_pair            # the stack shrinks from 2 runs to 1 midway:
     # the recompile at the smaller stack, checked without Inductor's C++ build (a minute on 2 cores)
     monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="aot_eager"))

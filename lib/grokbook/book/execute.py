@@ -1,15 +1,21 @@
 """Executing claim notebooks: parameter resolution (notebook defaults, shared grid, smoke file, user
-overrides), one claim (`run_claim`), every claim (`reproduce`), the planning pass (`plan`), and the ledger
-fields only the runner knows (every parameter as papermill ran it, the profile, the source digest).
+overrides), one claim (`run_claim`), every claim (`reproduce`, optionally until a deadline), the planning
+pass (`plan`), and the ledger fields only the runner knows (every parameter as papermill ran it, the
+profile, the source digest).
+
+Two choices of the runner reach the training layer through the environment of the process that trains
+(the notebook kernels inherit it): compiled steps ($GROKBOOK_COMPILE) and the deadline ($GROKBOOK_DEADLINE);
+`grokbook.training.cache` is the only reader (`runner_settings` sets them for the duration of one call).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Optional
 
 import yaml
 
@@ -17,10 +23,36 @@ from grokbook.book import ledger
 from grokbook.book import registry
 from grokbook.book import scorecard
 from grokbook.paths import project_root
-from grokbook.training.config import RunConfig, compile_default
+from grokbook.training.config import RunConfig
 from grokbook.errors import ConfigError, UsageError
 
 PROFILES = ("smoke", "paper")
+
+
+class Stopped(UsageError):
+    """A claim stopped at its deadline: its training checkpoint is kept, the claim has no new ledger entry."""
+
+
+@contextmanager
+def runner_settings(compile_step: bool = False, deadline: Optional[float] = None):
+    """Set, for the duration of the block, the runner's choices that the training layer reads: compiled
+    steps and the deadline (a time.time() value); the previous environment is restored afterwards."""
+    new = {"GROKBOOK_COMPILE": "1" if compile_step else None,
+           "GROKBOOK_DEADLINE": None if deadline is None else repr(float(deadline))}
+    old = {k: os.environ.get(k) for k in new}
+    try:
+        for k, v in new.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def parse_value(name: str, text: str):
@@ -148,9 +180,15 @@ def is_current(claim: registry.Claim, profile: str) -> bool:
 
 
 def run_claim(claim_id: str, profile: str = "smoke", user: list[tuple[str, str]] = (),
-              output: Path | None = None) -> Path:
-    """Execute one claim notebook with papermill; returns the executed notebook's path."""
+              output: Path | None = None, compile_step: Optional[bool] = None) -> Path:
+    """Execute one claim notebook with papermill; returns the executed notebook's path. compile_step: train
+    with compiled steps (None: as the enclosing `runner_settings` says). A claim whose training reaches the
+    deadline raises Stopped (its checkpoint is kept; the next run resumes from it)."""
+    if compile_step is not None:
+        with runner_settings(compile_step, _deadline_now()):
+            return run_claim(claim_id, profile, user, output)
     import papermill
+    from grokbook.training.cache import compile_requested
     claim, nb, params, label = resolve(claim_id, profile, list(user))
     out = Path(output) if output else scorecard.executed_path(claim, "custom" if user else profile)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -159,13 +197,16 @@ def run_claim(claim_id: str, profile: str = "smoke", user: list[tuple[str, str]]
     os.environ["GROKBOOK_LEDGER"] = str(led.resolve())
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # busy-waiting threads stall shared CPUs
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")    # numpy's small Gram products: 10-20x slower threaded
-    shown = {k: v for k, v in params.items() if k != "profile"} | ({"compile_step": True} if compile_default() else {})
+    compiled = compile_requested()
+    shown = {k: v for k, v in params.items() if k != "profile"} | ({"compile_step": True} if compiled else {})
     print(f"[{claim_id}] profile={label} {shown} -> {out}", flush=True)
     t0 = time.perf_counter()
     try:
         papermill.execute_notebook(str(nb), str(out), parameters=params, cwd=str(project_root()),
                                    kernel_name="python3", progress_bar=False, log_output=False)
     except papermill.PapermillExecutionError as e:
+        if e.ename == "DeadlineReached":
+            raise Stopped(f"{claim_id}: stopped at the deadline: {e.evalue}") from None
         raise UsageError(f"{claim_id}: the notebook stopped with {e.ename}: {e.evalue} (see {out})") from None
     finally:
         os.environ.pop("GROKBOOK_LEDGER", None)
@@ -174,7 +215,7 @@ def run_claim(claim_id: str, profile: str = "smoke", user: list[tuple[str, str]]
         raise UsageError(f"{claim_id}: the notebook finished without recording a ledger entry ({led})")
     entry["parameters"] = executed_parameters(nb, out)   # as papermill ran it, no hand-written list
     entry["profile"] = label
-    entry["compile_step"] = compile_default()
+    entry["compile_step"] = compiled
     entry["source_digest"] = source_digest(nb, profile)   # reproduce skips current entries; stale otherwise
     ledger.write(led, entry)
     print(f"[{claim_id}] verdict: {entry['verdict']} | ours: {entry['our_value']} | "
@@ -256,9 +297,15 @@ def plan(profile: str, paper: str | None, force: bool, out: Path | None) -> None
         print(f"written {out}")
 
 
+def _deadline_now() -> Optional[float]:
+    from grokbook.training.cache import deadline
+    return deadline()
+
+
 def _run_detached(claim_id: str, profile: str) -> tuple[int, str]:
     """`grokbook run` of one claim in its own process (its own environment and ledger path); exit status and
-    output, with progress-bar redraws collapsed to their last state."""
+    output, with progress-bar redraws collapsed to their last state. The process inherits the runner's
+    settings (compiled steps, deadline) from the environment."""
     import subprocess
     proc = subprocess.run([sys.executable, "-m", "grokbook.cli", "run", claim_id, "--profile", profile],
                           capture_output=True, text=True, cwd=str(project_root()))
@@ -267,31 +314,94 @@ def _run_detached(claim_id: str, profile: str) -> tuple[int, str]:
     return proc.returncode, text
 
 
-def reproduce(profile: str, paper: str | None, force: bool, plan: bool, jobs: int = 1) -> None:
-    """Execute every implemented claim (of one paper), skipping those whose ledger entry is current."""
+def last_wall_s(claim: registry.Claim, profile: str) -> Optional[float]:
+    """Wall time of the claim's last recorded execution in this profile (the deadline's estimate), or None."""
+    entry = ledger.read(scorecard.ledger_for(scorecard.executed_path(claim, profile)))
+    wall = (entry or {}).get("wall_s")
+    return float(wall) if isinstance(wall, (int, float)) else None
+
+
+def fits(claim: registry.Claim, profile: str, end: Optional[float]) -> Optional[str]:
+    """Why a claim is not started before the deadline `end` (a time.time() value), or None if it may start:
+    the deadline has passed, or its last recorded wall time is longer than the time left."""
+    if end is None:
+        return None
+    left = end - time.time()
+    if left <= 0:
+        return "the deadline has passed"
+    wall = last_wall_s(claim, profile)
+    if wall is not None and wall > left:
+        return f"its last execution took {wall:.0f} s, {left:.0f} s are left"
+    return None
+
+
+def reproduce(profile: str, paper: str | None, force: bool, plan: bool, jobs: int = 1,
+              deadline_s: Optional[float] = None, compile_step: bool = False) -> list[str]:
+    """Execute every implemented claim (of one paper), skipping those whose ledger entry is current.
+    With deadline_s, no claim starts after that many seconds (nor one whose last execution took longer than
+    the time left), and a training stack still running then writes its checkpoint and stops; everything
+    finished is kept and the same command resumes. Returns the ids of the claims left for a later run."""
+    if deadline_s is not None and deadline_s <= 0:
+        raise UsageError(f"--deadline {deadline_s:g} is out of range; it must be a number of seconds > 0")
+    end = None if deadline_s is None else time.time() + deadline_s
+    with runner_settings(compile_step, end):
+        return _reproduce(profile, paper, force, plan, jobs, end)
+
+
+def _reproduce(profile: str, paper: str | None, force: bool, plan: bool, jobs: int,
+               end: Optional[float]) -> list[str]:
+    from grokbook.training.train import DeadlineReached
     todo = claims_to_run(profile, paper, force)
+    failed, left = [], []
     if plan and todo:
-        plan_and_train(todo, profile)
-    failed = []
+        try:
+            plan_and_train(todo, profile)
+        except DeadlineReached as e:
+            print(f"plan: {e}; no claim started", flush=True)
+            return _report_left([c.id for c in todo], failed)
     if jobs > 1:          # claims in registry order, `jobs` at a time; shared runs are trained once (run locks)
         from concurrent.futures import ThreadPoolExecutor
+
+        def job(claim):
+            why = fits(claim, profile, end)
+            return (None, why) if why else _run_detached(claim.id, profile)
         with ThreadPoolExecutor(jobs) as pool:
-            futures = [pool.submit(_run_detached, c.id, profile) for c in todo]
+            futures = [pool.submit(job, c) for c in todo]
             for i, (claim, fut) in enumerate(zip(todo, futures), 1):
                 code, text = fut.result()
+                if code is None:
+                    print(f"[{i}/{len(todo)}] [{claim.id}] not started: {text}", flush=True)
+                    left.append(claim.id)
+                    continue
                 print(f"[{i}/{len(todo)}] {text}", flush=True)
                 if code != 0:
-                    failed.append(claim.id)
+                    (left if code == 3 else failed).append(claim.id)      # 3: stopped at the deadline
     else:
         for i, claim in enumerate(todo, 1):
+            why = fits(claim, profile, end)
+            if why:
+                print(f"[{i}/{len(todo)}] [{claim.id}] not started: {why}", flush=True)
+                left.append(claim.id)
+                continue
             print(f"[{i}/{len(todo)}]", end=" ", flush=True)
             try:
                 run_claim(claim.id, profile)
+            except Stopped as e:
+                print(e, flush=True)
+                left.append(claim.id)
             except UsageError as e:
                 print(f"error: {e}", file=sys.stderr, flush=True)
                 failed.append(claim.id)
+    return _report_left(left, failed)
+
+
+def _report_left(left: list[str], failed: list[str]) -> list[str]:
+    if left:
+        print(f"deadline: {len(left)} claim(s) left for a later run (finished claims and training "
+              f"checkpoints are kept; the same command continues): {', '.join(left)}", flush=True)
     if failed:
         raise UsageError(f"{len(failed)} claim(s) failed: {', '.join(failed)}")
+    return left
 
 
 def print_claims(as_json: bool) -> None:

@@ -4,9 +4,15 @@ Layout: <root>/<key>/ {config.json, arrays.npz, env.json, DONE}. An entry is wri
 folder and renamed into place; DONE (written last) holds the sha256 of every other file, and loading
 verifies it. A partial, torn or tampered entry is reported with a warning, removed and retrained — never
 trusted. Interrupted stacks resume from <root>/partial/<stack>.pt.
+
+Two settings of the process that executes notebooks reach training here, and only here: $GROKBOOK_COMPILE=1
+(`grokbook run/reproduce --compile`: every config is trained with compile_step=True) and $GROKBOOK_DEADLINE
+(`grokbook reproduce --deadline`: a time.time() value after which a training stack writes its checkpoint
+and stops with DeadlineReached).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -22,6 +28,7 @@ import numpy as np
 
 from grokbook.training.config import RunConfig, stack_key
 from grokbook.paths import cache_root
+from grokbook.errors import ConfigError
 from grokbook.training.train import GradHook, Run, train_stack
 
 SCHEMA_VERSION = 2   # bump when train() semantics or the file format change: older entries are then ignored
@@ -34,11 +41,56 @@ class CorruptEntry(RuntimeError):
     """A cache entry that fails verification."""
 
 
-def run_key(cfg: RunConfig, hook_key: str = "", index: int = 0) -> str:
-    """Cache key of a run: config hash, schema version and (if any) the gradient hook acting on it."""
-    blob = json.dumps({"v": SCHEMA_VERSION, "cfg": cfg.to_dict(),
-                       **({"hook": hook_key, "row": index} if hook_key else {})}, sort_keys=True)
+def run_key(cfg: RunConfig, hook_key: str = "", index: Optional[int] = None) -> str:
+    """The run cache's key: hash of the config, the schema version and (if any) what the gradient hook does
+    to this run. A hook that describes each run on its own (`hook.row_key(i)`) is keyed by that alone; a
+    hook that only has one `key` for all its rows is keyed by that key and the row index (`index`)."""
+    hook = {} if not hook_key else {"hook": hook_key} if index is None else {"hook": hook_key, "row": index}
+    blob = json.dumps({"v": SCHEMA_VERSION, "cfg": cfg.to_dict(), **hook}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def hook_keys(grad_hook: Optional[GradHook], n: int) -> list[tuple[str, Optional[int]]]:
+    """(hook key, row index or None) of each of n runs trained with this hook, for run_key. With
+    `row_key(i)` (what the hook does to run i, its per-run data included) the key does not depend on the
+    run's position in the caller's list; otherwise the hook's `key` plus the position."""
+    if grad_hook is None:
+        return [("", None)] * n
+    row_key = getattr(grad_hook, "row_key", None)
+    if row_key is not None:
+        keys = [row_key(i) for i in range(n)]
+        if not all(isinstance(k, str) and k for k in keys):
+            raise ValueError("grad_hook.row_key(i) must return a non-empty string for every run")
+        return [(k, None) for k in keys]
+    key = getattr(grad_hook, "key", "")
+    if not key:
+        raise ValueError("grad_hook needs a non-empty `key` attribute describing what it does (cache key)")
+    return [(key, i) for i in range(n)]
+
+
+def compile_requested() -> bool:
+    """Whether the process that executes notebooks asked for compiled training steps
+    ($GROKBOOK_COMPILE=1, set by `grokbook run/reproduce --compile`)."""
+    value = os.environ.get("GROKBOOK_COMPILE", "0")
+    if value not in ("0", "1"):
+        raise ConfigError(f"GROKBOOK_COMPILE={value!r} is out of range; use 0 or 1")
+    return value == "1"
+
+
+def deadline() -> Optional[float]:
+    """The time.time() after which training stacks stop at a checkpoint ($GROKBOOK_DEADLINE), or None."""
+    value = os.environ.get("GROKBOOK_DEADLINE")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"GROKBOOK_DEADLINE={value!r} is not a time in seconds") from None
+
+
+def as_requested(cfg: RunConfig) -> RunConfig:
+    """The config as this process trains it: compile_step=True when compiled steps were asked for."""
+    return dataclasses.replace(cfg, compile_step=True) if compile_requested() and not cfg.compile_step else cfg
 
 
 def _sha(path: Path) -> str:
@@ -97,7 +149,7 @@ def load_run(entry: Path, cfg: RunConfig) -> Run:
 
 def is_cached(cfg: RunConfig, root: Optional[Path] = None) -> bool:
     """Whether a complete entry for this (hook-free) config is in the cache (not verified: load to verify)."""
-    return ((Path(root) if root is not None else cache_root()) / run_key(cfg) / "DONE").exists()
+    return ((Path(root) if root is not None else cache_root()) / run_key(as_requested(cfg)) / "DONE").exists()
 
 
 class PlanComplete(RuntimeError):
@@ -174,14 +226,11 @@ def load_or_train(cfgs: Union[RunConfig, Sequence[RunConfig]], grad_hook: Option
     """Return the cached run of every config, training the missing ones in stacks of compatible runs.
     A single config gives a single Run; a list gives a list in the same order."""
     single = isinstance(cfgs, RunConfig)
-    cfgs = [cfgs] if single else list(cfgs)
+    cfgs = [as_requested(c) for c in ([cfgs] if single else cfgs)]
     root = Path(root) if root is not None else cache_root()
-    hook_key = ""
-    if grad_hook is not None:
-        hook_key = getattr(grad_hook, "key", "")
-        if not hook_key:
-            raise ValueError("grad_hook needs a non-empty `key` attribute describing what it does (cache key)")
-    keys = [run_key(c, hook_key, i) for i, c in enumerate(cfgs)]
+    hooks = hook_keys(grad_hook, len(cfgs))
+    hook_key = getattr(grad_hook, "key", "") or (hooks[0][0] if hooks else "")
+    keys = [run_key(c, k, i) for c, (k, i) in zip(cfgs, hooks)]
     runs: dict[int, Run] = {}
     missing: dict[tuple, list[int]] = defaultdict(list)
     for i, (c, k) in enumerate(zip(cfgs, keys)):
@@ -209,7 +258,7 @@ def load_or_train(cfgs: Union[RunConfig, Sequence[RunConfig]], grad_hook: Option
                 part = root / "partial" / (hashlib.sha256("".join(todo).encode()).hexdigest()[:24] + ".pt")
                 part.parent.mkdir(parents=True, exist_ok=True)
                 trained = train_stack([cfgs[i] for i in idx], grad_hook=grad_hook, rows=idx, checkpoint=part,
-                                      progress=progress)
+                                      progress=progress, deadline=deadline())
                 for i, run in zip(idx, trained):
                     save_run(run, root / keys[i])
                 part.unlink(missing_ok=True)

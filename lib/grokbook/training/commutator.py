@@ -1,4 +1,4 @@
-"""Commutator defect of two mini-batch SGD steps (curvature.md M1), batched over a stack of runs.
+"""Commutator defect of two mini-batch SGD steps (Xu 2026a; book Methods, methods-commutator-defect), batched over a stack of runs.
 
 For batches A and B and a probe step η: θ_AB = θ − η g_A(θ) − η g_B(θ − η g_A(θ)), θ_BA likewise with A and
 B swapped, δ = θ_AB − θ_BA and D = ‖δ‖ / (‖η g_A‖ ‖η g_B‖). To leading order δ ≈ η² (H_B g_A − H_A g_B), so
@@ -31,7 +31,7 @@ class Commutator:
 
 
 def commutator(grad_a: GradFn, grad_b: GradFn, theta: Tensor, eta: float) -> Commutator:
-    """Commutator defect of two gradient fields at θ [R, P] (one row per run). Ref: curvature.md M1."""
+    """Commutator defect of two gradient fields at θ [R, P] (one row per run). Ref: Xu 2026a, commutator defect; Methods: methods-commutator-defect."""
     ga, gb = grad_a(theta), grad_b(theta)
     theta_ab = theta - eta * ga - eta * grad_b(theta - eta * ga)
     theta_ba = theta - eta * gb - eta * grad_a(theta - eta * gb)

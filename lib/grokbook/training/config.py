@@ -1,15 +1,13 @@
-"""One frozen dataclass describes one training run; the run cache is keyed by its hash.
+"""One frozen dataclass describes one training run; the run cache is keyed by its hash (cache.run_key).
 
-Defaults are the reference setting shared by the Xu papers (curvature.md Setup): p = 97, 2-layer pre-LN
+Defaults are the reference setting shared by the Xu papers (Xu 2026a, training setup): p = 97, 2-layer pre-LN
 encoder, d_model 128, 4 heads, d_ff 256, AdamW lr 1e-3, λ = 1, β = (0.9, 0.98), batch 512 with replacement,
 grad-norm clip 1, eval every 100 steps, grok = test acc >= 0.98 at 3 consecutive evals.
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,8 +48,8 @@ class RunConfig:
     snapshot_every: int = 100            # parameter snapshots of `snapshot_groups`
     snapshot_groups: tuple[str, ...] = ("attn",)
     snapshot_cap: int = 0                # 0 = keep all; else at this many snapshots drop every other one (step 0
-                                         # kept) and double the interval (holographic.md Compute: stride doubling)
-    probe_every: int = 0                 # commutator probe cadence in steps (0 = off); curvature.md M1
+                                         # kept) and double the interval (Xu 2026c's long runs: stride doubling)
+    probe_every: int = 0                 # commutator probe cadence in steps (0 = off; Methods)
     probe_samples: int = 5               # K independent (A, B) batch pairs per probe
     probe_eta: float = 1e-3              # probe step η (fixed, also when lr differs)
     probe_groups: tuple[str, ...] = ("attn",)   # parts of the first sample's δ that are stored
@@ -60,8 +58,7 @@ class RunConfig:
     grok_threshold: float = 0.98         # grok rule: test acc >= threshold ...
     grok_patience: int = 3               # ... at this many consecutive evals (the step of the last one counts)
     device: str = "cpu"
-    compile_step: bool = dataclasses.field(default_factory=lambda: compile_default())
-                                         # torch.compile the loss/gradient and the AdamW update (train.py): other
+    compile_step: bool = False           # torch.compile the loss/gradient and the AdamW update (train.py): other
                                          # float rounding, so another trajectory and another cache key
 
     def __post_init__(self):
@@ -124,20 +121,6 @@ class RunConfig:
             if d[name] == default:
                 del d[name]
         return d
-
-    def key(self) -> str:
-        """Hash of every field: the run cache's key."""
-        blob = json.dumps(self.to_dict(), sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:20]
-
-
-def compile_default() -> bool:
-    """compile_step's default: off, or on in a process where $GROKBOOK_COMPILE=1 (what `grokbook run/reproduce
-    --compile` sets for the notebook kernels, so that every config a notebook builds is compiled)."""
-    value = os.environ.get("GROKBOOK_COMPILE", "0")
-    if value not in ("0", "1"):
-        raise ConfigError(f"GROKBOOK_COMPILE={value!r} is out of range; use 0 or 1")
-    return value == "1"
 
 
 def sweep(base: RunConfig, **axes) -> list[RunConfig]:

@@ -1,7 +1,7 @@
 """The papers' shared-trunk transformer, written functionally over a flat parameter vector θ with a
 leading run dimension, so that R runs train in one step.
 
-Architecture (curvature.md / multitask.md Setup): input [a, b]; token embedding (p × d, N(0,1)) plus a
+Architecture (Xu 2026a and Xu 2026b, model): input [a, b]; token embedding (p × d, N(0,1)) plus a
 learned position table (2 × d, N(0,1)/√d); n_layers pre-LN encoder layers (4 heads, GELU FFN d_ff, no mask,
 dropout 0) with PyTorch's `nn.TransformerEncoderLayer` initialisation; LayerNorm of the position-0 output;
 one Linear(d, p) head per task. The flat order of θ follows `named_parameters()` of the equivalent

@@ -1,8 +1,8 @@
 """Modular-arithmetic tasks of the five papers: operations, input domains and seeded train/test splits.
 
 Every residue 0..p-1 is its own token; an example is the pair [a, b] and one label per task.
-Ref: power.md ops table (A.1.1); curvature.md Setup (2-token encoder, mul on nonzero pairs);
-multitask.md Setup (shared split, zero excluded for every task).
+Ref: Power et al. 2022, Appendix A.1.1 (operations); Xu 2026a (2-token encoder, mul on nonzero
+pairs); Xu 2026b (one shared split, zero excluded for every task).
 """
 from __future__ import annotations
 

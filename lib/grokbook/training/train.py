@@ -48,11 +48,29 @@ GradHook = Callable[[int, Tensor, StackView], None]
 
 EVAL_ROWS = 1 << 16          # examples x runs per evaluation chunk (bounds activation memory)
 CHECKPOINT_EVERY_S = 120.0   # wall-clock interval between resumable checkpoints
+CHECKPOINT_FORMAT = 1        # version of the checkpoint record written by _save_checkpoint
+
+
+class DeadlineReached(RuntimeError):
+    """Raised by train_stack at the first evaluation after its deadline, once the stack's checkpoint is
+    written: the same call later resumes from there."""
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file that cannot be used for this stack; the message names the file and the reason."""
+
+
+# Fixed id of every random stream of a run. The ids are the values an earlier name hash gave
+# (sum of character codes * 7919 + length), kept so that every run's split, init and batches stay the same.
+STREAMS = {"split": 4402969, "init": 3452688, "batches": 5780877, "probe": 4244589}
 
 
 def derived_seed(seed: int, stream: str) -> int:
-    """Independent seed for one random stream of a run (split, init and batches never share a stream)."""
-    return int(np.random.SeedSequence([seed, sum(map(ord, stream)) * 7919 + len(stream)]).generate_state(1)[0])
+    """Independent seed for one random stream of a run (split, init, batches and probes never share one).
+    `stream` must be a key of STREAMS."""
+    if stream not in STREAMS:
+        raise KeyError(f"unknown random stream {stream!r}; known streams: {sorted(STREAMS)}")
+    return int(np.random.SeedSequence([seed, STREAMS[stream]]).generate_state(1)[0])
 
 
 def first_sustained(steps: np.ndarray, values: np.ndarray, threshold: float, patience: int) -> Optional[int]:
@@ -217,6 +235,9 @@ class _Stack:
         return d
 
     def load(self, d: dict) -> None:
+        missing = sorted(set(self.__dict__) - set(d))
+        if missing:
+            raise CheckpointError(f"fields missing from the stack state: {missing}")
         for name in ("gens", "pgens"):
             gens = [torch.Generator() for _ in d[name]]
             for g, s in zip(gens, d.pop(name)):
@@ -321,7 +342,7 @@ def _probe_batch(S: _Stack, c: RunConfig) -> tuple[Tensor, Tensor]:
 
 
 def _record_probe(S: _Stack, c: RunConfig) -> None:
-    """K commutator samples for every active run (curvature.md M1, M5), stored per run."""
+    """K commutator samples for every active run (Xu 2026a; Methods: methods-commutator-defect), stored per run."""
     theta = S.theta.detach()
     samples, aligns = [], []
     move = None if S.prev_theta is None else theta - S.prev_theta                       # [R, P]
@@ -355,16 +376,47 @@ def _freeze_stopped(S: _Stack) -> None:
             S.wd[i] = 0.0
 
 
-def _save_checkpoint(S: _Stack, path: Path) -> None:
+def _save_checkpoint(S: _Stack, cfgs: list[RunConfig], path: Path) -> None:
+    """Write the checkpoint record atomically: format version, the stack's configs, step, stack state."""
+    record = {"format": CHECKPOINT_FORMAT, "configs": [c.to_dict() for c in cfgs], "step": S.step,
+              "state": S.state()}
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    torch.save(S.state(), tmp)
+    torch.save(record, tmp)
     os.replace(tmp, path)
 
 
+def _load_checkpoint(S: _Stack, cfgs: list[RunConfig], path: Path, device: str) -> None:
+    """Restore S from the checkpoint record at `path`; raises CheckpointError naming the file and what
+    failed (unreadable, another format, another stack, incomplete state)."""
+    try:
+        record = torch.load(path, weights_only=False, map_location=device)
+    except Exception as e:
+        raise CheckpointError(f"{path}: unreadable ({type(e).__name__}: {e})") from e
+    if not isinstance(record, dict):
+        raise CheckpointError(f"{path}: not a checkpoint record ({type(record).__name__})")
+    if "format" not in record and "theta" in record:     # written before the record had a header
+        record = {"format": CHECKPOINT_FORMAT, "configs": None, "state": record}
+    if record.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: checkpoint format {record.get('format')!r}, "
+                              f"expected {CHECKPOINT_FORMAT}")
+    if record["configs"] is not None and record["configs"] != [c.to_dict() for c in cfgs]:
+        raise CheckpointError(f"{path}: written for another stack of runs (configs differ)")
+    try:
+        S.load(record["state"])
+    except CheckpointError as e:
+        raise CheckpointError(f"{path}: {e}") from None
+    except Exception as e:
+        raise CheckpointError(f"{path}: cannot restore the stack ({type(e).__name__}: {e})") from e
+
+
 def train_stack(cfgs: list[RunConfig], grad_hook: Optional[GradHook] = None, rows: Optional[list[int]] = None,
-                checkpoint: Optional[Path] = None, progress: bool = True) -> list[Run]:
+                checkpoint: Optional[Path] = None, progress: bool = True,
+                deadline: Optional[float] = None) -> list[Run]:
     """Train the runs `cfgs` in one stack; returns one Run per config, in order.
-    `checkpoint`: file for resumable state (loaded if present, written every CHECKPOINT_EVERY_S)."""
+    `checkpoint`: file for resumable state (loaded if present, written every CHECKPOINT_EVERY_S). A checkpoint
+    that cannot be used is reported with a warning naming the file and the reason, and training starts over.
+    `deadline` (a time.time() value): at the first evaluation after it, write the checkpoint and raise
+    DeadlineReached."""
     if not cfgs:
         return []
     c = cfgs[0]
@@ -378,10 +430,10 @@ def train_stack(cfgs: list[RunConfig], grad_hook: Optional[GradHook] = None, row
     after_step = getattr(grad_hook, "after_step", None)
     if checkpoint is not None and checkpoint.exists():
         try:
-            S.load(torch.load(checkpoint, weights_only=False, map_location=c.device))
-        except Exception as e:   # a torn checkpoint: start over rather than trust it
+            _load_checkpoint(S, cfgs, checkpoint, c.device)
+        except CheckpointError as e:   # start over rather than trust it, and say so
             import warnings
-            warnings.warn(f"ignoring unreadable checkpoint {checkpoint} ({e}); training from step 0")
+            warnings.warn(f"checkpoint not used: {e}; training from step 0")
             S = _Stack(cfgs)
     if S.step == 0 and not S.hist[0]["eval_steps"]:
         _record_snapshot(S, c)
@@ -422,9 +474,15 @@ def train_stack(cfgs: list[RunConfig], grad_hook: Optional[GradHook] = None, row
         if bar is not None:
             bar.update(K)
             bar.set_postfix_str(f"grokked {int(S.grokked.all(1).sum())}/{len(cfgs)}, training {len(S.rows)}")
-        if checkpoint is not None and time.perf_counter() - last_ckpt > CHECKPOINT_EVERY_S:
-            _save_checkpoint(S, checkpoint)
+        late = deadline is not None and time.time() >= deadline
+        if checkpoint is not None and (late or time.perf_counter() - last_ckpt > CHECKPOINT_EVERY_S):
+            _save_checkpoint(S, cfgs, checkpoint)
             last_ckpt = time.perf_counter()
+        if late and S.step < c.steps and any(f is None for f in S.final):
+            if bar is not None:
+                bar.close()
+            where = f"checkpoint {checkpoint}" if checkpoint is not None else "no checkpoint"
+            raise DeadlineReached(f"deadline reached at step {S.step} of {c.steps} ({where})")
     if bar is not None:
         bar.close()
     for i, r in enumerate(S.rows):       # runs that trained to the budget
