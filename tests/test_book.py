@@ -1,9 +1,10 @@
-"""The book generator (grokbook.book.pages): staged pages, _toc.yml, result boxes and the scorecard, without
-running Sphinx.
+"""The book generator (grokbook.book.pages): staged pages, _toc.yml, result boxes and the scorecard,
+without running Sphinx.
 
-A temporary project root holds a fake smoke execution of one implemented claim and a fake paper-profile
-execution of another (notebook + ledger, as `grokbook run` writes them).
+A temporary project root holds a fake smoke execution of one implemented claim and a fake
+paper-profile execution of another (notebook + ledger, as `grokbook run` writes them).
 """
+
 import json
 import shutil
 from pathlib import Path
@@ -18,19 +19,35 @@ from grokbook.book import registry
 REPO = Path(__file__).resolve().parents[1]
 
 
-def fake_execution(nb_path: Path, claim: registry.Claim, profile: str, verdict: str,
-                   digest: str = "old") -> None:
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell(f"# A claim ({claim.id})\n\nWhat we measure."),
-        nbformat.v4.new_code_cell('profile = "paper"', metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_markdown_cell("## Verdict")])
+def fake_execution(
+    nb_path: Path, claim: registry.Claim, profile: str, verdict: str, digest: str = "old"
+) -> None:
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(f"# A claim ({claim.id})\n\nWhat we measure."),
+            nbformat.v4.new_code_cell('profile = "paper"', metadata={"tags": ["parameters"]}),
+            nbformat.v4.new_markdown_cell("## Verdict"),
+        ]
+    )
     nb_path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, nb_path)
-    entry = {"claim": claim.id, "paper": claim.paper, "verdict": verdict, "profile": profile,
-             "our_value": "R90 2,800 ± 300 | ours", "null_value": "no grok at λ = 0", "rule": "rule",
-             "parameters": {"p": 47, "profile": profile}, "evidence_n": 2, "evidence_unit": "seeds",
-             "device": "cpu", "device_name": "x86_64", "wall_s": 312.0,
-             "recorded": "2026-11-23T15:00:00+00:00", "source_digest": digest}
+    entry = {
+        "claim": claim.id,
+        "paper": claim.paper,
+        "verdict": verdict,
+        "profile": profile,
+        "our_value": "R90 2,800 ± 300 | ours",
+        "null_value": "no grok at λ = 0",
+        "rule": "rule",
+        "parameters": {"p": 47, "profile": profile},
+        "evidence_n": 2,
+        "evidence_unit": "seeds",
+        "device": "cpu",
+        "device_name": "x86_64",
+        "wall_s": 312.0,
+        "recorded": "2026-11-23T15:00:00+00:00",
+        "source_digest": digest,
+    }
     nb_path.with_suffix(".ledger.json").write_text(json.dumps(entry))
 
 
@@ -41,15 +58,23 @@ def staged(tmp_path, monkeypatch):
         pytest.skip("needs three implemented claims in the registry")
     root = tmp_path / "project"
     (root / "notebooks").mkdir(parents=True)
-    shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns(*registry.PAPER_ORDER))
+    shutil.copytree(
+        REPO / "book", root / "book", ignore=shutil.ignore_patterns(*registry.PAPER_ORDER)
+    )
     monkeypatch.setenv("GROKBOOK_ROOT", str(root))
     smoke, paper, not_run = implemented[:3]
-    for c in (smoke, paper, not_run):                   # the sources, for the staleness digest
+    for c in (smoke, paper, not_run):  # the sources, for the staleness digest
         (root / c.notebook).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / c.notebook, root / c.notebook)
     from grokbook.book.execute import source_digest
-    fake_execution(root / "build" / "smoke" / smoke.paper / f"{smoke.slug}.ipynb", smoke, "smoke", "reproduced",
-                   digest=source_digest(root / smoke.notebook, "smoke"))
+
+    fake_execution(
+        root / "build" / "smoke" / smoke.paper / f"{smoke.slug}.ipynb",
+        smoke,
+        "smoke",
+        "reproduced",
+        digest=source_digest(root / smoke.notebook, "smoke"),
+    )
     fake_execution(root / "book" / paper.paper / f"{paper.slug}.ipynb", paper, "paper", "partial")
     return book.stage(tmp_path / "src"), smoke, paper, not_run
 
@@ -59,16 +84,26 @@ def test_toc_has_every_paper_and_implemented_claim(staged):
     toc = yaml.safe_load((src / "_toc.yml").read_text())
     assert toc["root"] == "intro"
     assert toc["parts"][0]["caption"] == "Getting started"
-    assert [c["file"] for c in toc["parts"][0]["chapters"]] == ["setup", "rerun", "scorecard", "methods",
-                                                                "performance"]
+    assert [c["file"] for c in toc["parts"][0]["chapters"]] == [
+        "setup",
+        "rerun",
+        "scorecard",
+        "methods",
+        "performance",
+    ]
     papers = toc["parts"][1:]
-    assert [p["chapters"][0]["file"] for p in papers] == [f"{k}/index" for k in registry.PAPER_ORDER]
+    assert [p["chapters"][0]["file"] for p in papers] == [
+        f"{k}/index" for k in registry.PAPER_ORDER
+    ]
     for part, key in zip(papers, registry.PAPER_ORDER):
         assert part["caption"] == registry.papers()[key]["short"]
         listed = [s["file"] for s in part["chapters"][0].get("sections", [])]
         assert listed == [f"{key}/{c.slug}" for c in registry.claims(key) if c.notebook]
-    files = ["intro", "setup", "rerun", "scorecard", "methods", "performance"] + [f"{k}/index" for k in registry.PAPER_ORDER] + \
-        [s["file"] for p in papers for s in p["chapters"][0].get("sections", [])]
+    files = (
+        ["intro", "setup", "rerun", "scorecard", "methods", "performance"]
+        + [f"{k}/index" for k in registry.PAPER_ORDER]
+        + [s["file"] for p in papers for s in p["chapters"][0].get("sections", [])]
+    )
     for f in files:
         assert (src / f"{f}.md").exists() or (src / f"{f}.ipynb").exists(), f
 
@@ -89,12 +124,12 @@ def test_result_box_on_top_of_every_executed_page(staged):
     assert box.startswith("::::{admonition} Result: reproduced\n:class: tip\n")
     assert "* - evidence\n  - 2 seeds" in box and "* - null / control\n  - no grok at λ = 0" in box
     assert "smoke (p = 47; x86_64, 2026-11-23, 5.2 min)" in box and "**Smoke profile:**" in box
-    assert "**Stale:**" not in box                      # its digest matches the source notebook
-    assert "hide-input" in nb.cells[3].metadata.tags    # the parameters cell is collapsed
+    assert "**Stale:**" not in box  # its digest matches the source notebook
+    assert "hide-input" in nb.cells[3].metadata.tags  # the parameters cell is collapsed
     nb = nbformat.read(src / paper.paper / f"{paper.slug}.ipynb", as_version=4)
     box = nb.cells[1].source
     assert ":class: attention" in box and "**Smoke profile:**" not in box
-    assert "**Stale:**" in box                          # recorded with another digest
+    assert "**Stale:**" in box  # recorded with another digest
 
 
 def test_unexecuted_claim_gets_a_not_run_page(staged):
@@ -114,8 +149,8 @@ def test_verdicts_and_pending_claims_in_the_pages(staged):
     assert "`not run`" in next(ln for ln in card.splitlines() if f"`{not_run.id} <" in ln)
     totals = [ln.split("|")[3:-1] for ln in card.splitlines() if ln.startswith("| **all** |")]
     n_pending = sum(c.notebook is None for c in registry.claims())
-    assert totals[0] == [" 0 ", " 1 ", " 0 ", " 0 ", " 0 ", " – ", " – ", " 1 "]            # paper profile
-    assert totals[1] == [" 1 ", " 0 ", " 0 ", " 0 ", " 0 ", " – ", " – ", " 0 "]            # smoke profile
+    assert totals[0] == [" 0 ", " 1 ", " 0 ", " 0 ", " 0 ", " – ", " – ", " 1 "]  # paper profile
+    assert totals[1] == [" 1 ", " 0 ", " 0 ", " 0 ", " 0 ", " – ", " – ", " 0 "]  # smoke profile
     n_not_run = len(registry.claims()) - n_pending - 2
     assert [x.strip() for x in totals[2][-3:]] == [str(n_not_run), str(n_pending), "–"]
     assert "| **not supported** |" in card and "verdict-counts.png" in card
@@ -127,8 +162,15 @@ def test_verdicts_and_pending_claims_in_the_pages(staged):
         assert line.rstrip(" |").endswith("pending" + (" · optional" if c.optional else ""))
         assert "**pending**" in next(ln for ln in card.splitlines() if f"`{c.id} <" in ln)
     optional = [c for c in registry.claims() if c.optional]
-    assert all("optional" in next(ln for ln in (src / c.paper / "index.md").read_text().splitlines()
-                                  if f"`{c.id}" in ln and ln.startswith("|")) for c in optional)
+    assert all(
+        "optional"
+        in next(
+            ln
+            for ln in (src / c.paper / "index.md").read_text().splitlines()
+            if f"`{c.id}" in ln and ln.startswith("|")
+        )
+        for c in optional
+    )
 
 
 def test_table_cells_are_escaped():
@@ -137,28 +179,53 @@ def test_table_cells_are_escaped():
 
 
 def test_progress_bars_collapse_to_their_last_state():
-    cell = nbformat.v4.new_code_cell("train()", outputs=[
-        nbformat.v4.new_output("stream", name="stderr", text="warn\n\rbar 0%"),
-        nbformat.v4.new_output("stream", name="stderr", text="\rbar 50%\rbar 100%\n"),
-        nbformat.v4.new_output("stream", name="stdout", text="done\n")])
+    cell = nbformat.v4.new_code_cell(
+        "train()",
+        outputs=[
+            nbformat.v4.new_output("stream", name="stderr", text="warn\n\rbar 0%"),
+            nbformat.v4.new_output("stream", name="stderr", text="\rbar 50%\rbar 100%\n"),
+            nbformat.v4.new_output("stream", name="stdout", text="done\n"),
+        ],
+    )
     nb = nbformat.v4.new_notebook(cells=[cell])
     book.tidy_streams(nb)
-    assert [(o.name, o.text) for o in nb.cells[0].outputs] == [("stderr", "warn\nbar 100%\n"), ("stdout", "done\n")]
+    assert [(o.name, o.text) for o in nb.cells[0].outputs] == [
+        ("stderr", "warn\nbar 100%\n"),
+        ("stdout", "done\n"),
+    ]
 
 
-def test_performance_page_tables_every_benchmark_file_and_each_executed_claims_wall_time(staged, tmp_path):
+def test_performance_page_tables_every_benchmark_file_and_each_executed_claims_wall_time(
+    staged, tmp_path
+):
     src, smoke, paper, not_run = staged
     bench = Path(book.project_root()) / "benchmarks" / "results"
     bench.mkdir(parents=True)
-    rows = [{"R": R, "steps": 10, "stacked_run_steps_per_s": 10.0 * R, "sequential_run_steps_per_s": 10.0,
-             "speedup_vs_sequential": float(R)} for R in (1, 8)]
-    env = {"device": "cuda", "scale": "paper", "model": {"p": 97}, "torch": "2.13.0", "threads": 16,
-           "device_name": "NVIDIA H100"}
+    rows = [
+        {
+            "R": R,
+            "steps": 10,
+            "stacked_run_steps_per_s": 10.0 * R,
+            "sequential_run_steps_per_s": 10.0,
+            "speedup_vs_sequential": float(R),
+        }
+        for R in (1, 8)
+    ]
+    env = {
+        "device": "cuda",
+        "scale": "paper",
+        "model": {"p": 97},
+        "torch": "2.13.0",
+        "threads": 16,
+        "device_name": "NVIDIA H100",
+    }
     (bench / "stacked_training-cuda-paper.json").write_text(json.dumps({"env": env, "rows": rows}))
     page = book.performance_page()
     assert "### cuda · paper model" in page and "NVIDIA H100" in page
     assert "| 8 | 80.0 | 10.0 | 8.00× |" in page and "papers' loop run-steps/s" not in page
-    assert f"| `{smoke.id}` | smoke | x86_64 | 312 s |" in page and f"| `{paper.id}` | paper |" in page
+    assert (
+        f"| `{smoke.id}` | smoke | x86_64 | 312 s |" in page and f"| `{paper.id}` | paper |" in page
+    )
     assert f"`{not_run.id}`" not in page
 
 
@@ -166,17 +233,49 @@ def test_performance_page_shows_compiled_columns_and_the_paper_plan(staged):
     bench = Path(book.project_root()) / "benchmarks" / "results"
     bench.mkdir(parents=True)
     assert "No plan in `benchmarks/results/` yet" in book.performance_page()
-    row = {"R": 32, "steps": 20, "stacked_run_steps_per_s": 100.0, "sequential_run_steps_per_s": 50.0,
-           "speedup_vs_sequential": 2.0, "compiled_run_steps_per_s": 150.0, "compiled_speedup_vs_stacked": 1.5,
-           "compile_s": 21.4}
+    row = {
+        "R": 32,
+        "steps": 20,
+        "stacked_run_steps_per_s": 100.0,
+        "sequential_run_steps_per_s": 50.0,
+        "speedup_vs_sequential": 2.0,
+        "compiled_run_steps_per_s": 150.0,
+        "compiled_speedup_vs_stacked": 1.5,
+        "compile_s": 21.4,
+    }
     env = {"device": "cpu", "scale": "smoke", "model": {"p": 47}, "torch": "2.13.0", "threads": 2}
     (bench / "stacked_training-cpu-smoke.json").write_text(json.dumps({"env": env, "rows": [row]}))
-    stack = {"runs": 30, "hook": "", "p": 97, "d_model": 128, "n_layers": 2, "n_tasks": 2, "steps": 300000,
-             "run_steps": 9000000, "probe_every": 200, "snapshot_gb": 1.5, "claims": ["a", "b"]}
-    plan = {"profile": "paper", "paper": None, "claims": ["a", "b"], "stacks": [stack],
-            "total": {"stacks": 1, "runs": 30, "run_steps": 9000000, "snapshot_gb": 1.5, "hooked_runs": 0}}
+    stack = {
+        "runs": 30,
+        "hook": "",
+        "p": 97,
+        "d_model": 128,
+        "n_layers": 2,
+        "n_tasks": 2,
+        "steps": 300000,
+        "run_steps": 9000000,
+        "probe_every": 200,
+        "snapshot_gb": 1.5,
+        "claims": ["a", "b"],
+    }
+    plan = {
+        "profile": "paper",
+        "paper": None,
+        "claims": ["a", "b"],
+        "stacks": [stack],
+        "total": {
+            "stacks": 1,
+            "runs": 30,
+            "run_steps": 9000000,
+            "snapshot_gb": 1.5,
+            "hooked_runs": 0,
+        },
+    }
     (bench / "plan-paper.json").write_text(json.dumps(plan))
     page = book.performance_page()
-    assert "| 32 | 100.0 | 50.0 | 2.00× | 150.0 | 1.50× | 21 |" in page and "papers' loop" not in page.split("###")[1]
+    assert (
+        "| 32 | 100.0 | 50.0 | 2.00× | 150.0 | 1.50× | 21 |" in page
+        and "papers' loop" not in page.split("###")[1]
+    )
     assert "30 runs in 1 stacks, at most 9,000,000 run-steps" in page and "for 2 claims." in page
     assert "| 30 | 97 | 128 | 2 | 2 | 300,000 | 9,000,000 | 200 | 1.50 | - | `a`, `b` |" in page

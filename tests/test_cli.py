@@ -1,7 +1,8 @@
-"""The `grokbook` command line: user errors exit with status 2 and a one-line message naming the parameter,
-before any kernel starts; `claims --json` covers every registered claim; -p values parse as literals;
-`reproduce --deadline` stops between claims and keeps what finished; `pack`/`unpack` move results with
-checked paths."""
+"""The `grokbook` command line: user errors exit with status 2 and a one-line message naming the
+parameter, before any kernel starts; `claims --json` covers every registered claim; -p values parse
+as literals; `reproduce --deadline` stops between claims and keeps what finished; `pack`/`unpack`
+move results with checked paths."""
+
 import json
 import re
 from pathlib import Path
@@ -15,7 +16,8 @@ from grokbook.book import execute
 from grokbook.errors import UsageError
 from grokbook.book import registry
 
-CLAIM = "curv.baseline-grokking"          # the template notebook: its smoke ops include mul (needs a prime p)
+# the template notebook: its smoke ops include mul (needs a prime p)
+CLAIM = "curv.baseline-grokking"
 
 
 class Executed(Exception):
@@ -26,13 +28,14 @@ class Executed(Exception):
 def no_execution(monkeypatch):
     def refuse(*a, **kw):
         raise Executed
+
     monkeypatch.setattr(papermill, "execute_notebook", refuse)
 
 
 def error_of(capsys, *argv) -> str:
     assert cli.main(list(argv)) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "\n" not in err       # one line, no traceback
+    assert err.startswith("error: ") and "\n" not in err  # one line, no traceback
     return err
 
 
@@ -43,7 +46,10 @@ def test_unknown_claim_id(capsys):
 
 def test_pending_claim(capsys, monkeypatch):
     import dataclasses
-    pending = dataclasses.replace(registry.get(CLAIM), notebook=None)    # a claim without a notebook yet
+
+    pending = dataclasses.replace(
+        registry.get(CLAIM), notebook=None
+    )  # a claim without a notebook yet
     monkeypatch.setattr(registry, "get", lambda claim_id: pending)
     assert "pending" in error_of(capsys, "run", CLAIM)
 
@@ -59,35 +65,72 @@ def test_unknown_parameter_lists_the_valid_names(capsys):
         assert re.search(rf"\b{name}\b", err.split("parameters are:")[1]), name
 
 
-@pytest.mark.parametrize("name,value,says", [
-    ("p", "1", "p=1"), ("p", "0", "p=0"), ("p", "-3", "p=-3"), ("p", "2.5", "p=2.5"),
-    ("p", "33", "p=33 is not prime"),                          # the notebook's ops include mul
-    ("train_frac", "0", "train_frac=0"), ("train_frac", "1.5", "train_frac=1.5"),
-    ("ops", "[foo]", "unknown operation 'foo'"), ("ops", "add", "ops='add' must be a list"),
-    ("seeds", "[]", "seeds=[]"), ("seeds", "[1, -2]", "seeds="), ("steps", "0", "steps=0"),
-    ("lr", "0", "lr=0"), ("weight_decay", "-1", "weight_decay=-1"), ("device", "tpu", "device='tpu'"),
-])
+@pytest.mark.parametrize(
+    "name,value,says",
+    [
+        ("p", "1", "p=1"),
+        ("p", "0", "p=0"),
+        ("p", "-3", "p=-3"),
+        ("p", "2.5", "p=2.5"),
+        ("p", "33", "p=33 is not prime"),  # the notebook's ops include mul
+        ("train_frac", "0", "train_frac=0"),
+        ("train_frac", "1.5", "train_frac=1.5"),
+        ("ops", "[foo]", "unknown operation 'foo'"),
+        ("ops", "add", "ops='add' must be a list"),
+        ("seeds", "[]", "seeds=[]"),
+        ("seeds", "[1, -2]", "seeds="),
+        ("steps", "0", "steps=0"),
+        ("lr", "0", "lr=0"),
+        ("weight_decay", "-1", "weight_decay=-1"),
+        ("device", "tpu", "device='tpu'"),
+    ],
+)
 def test_bad_values_exit_2_naming_the_parameter(capsys, name, value, says):
     assert says in error_of(capsys, "run", CLAIM, "-p", name, value)
 
 
 def test_a_non_prime_p_passes_when_no_op_needs_a_field(tmp_path):
-    with pytest.raises(Executed):                              # validation passed: it went on to execute
-        cli.main(["run", CLAIM, "-p", "p", "33", "-p", "ops", "[add, sub]", "--output", str(tmp_path / "o.ipynb")])
+    with pytest.raises(Executed):  # validation passed: it went on to execute
+        cli.main(
+            [
+                "run",
+                CLAIM,
+                "-p",
+                "p",
+                "33",
+                "-p",
+                "ops",
+                "[add, sub]",
+                "--output",
+                str(tmp_path / "o.ipynb"),
+            ]
+        )
 
 
 def test_resolve_merges_smoke_then_user_values():
     _, nb, params, label = execute.resolve(CLAIM, "smoke", [("lr", "1e-3"), ("seeds", "[7, 8]")])
-    smoke = execute.profile_values(CLAIM, nb)                   # its grid's smoke values, then its own file
+    smoke = execute.profile_values(CLAIM, nb)  # its grid's smoke values, then its own file
     own = yaml.safe_load(nb.with_suffix(".smoke.yaml").read_text()) or {}
     assert own.items() <= smoke.items() and "p" in smoke
     assert params["lr"] == 0.001 and params["seeds"] == [7, 8] and params["p"] == smoke["p"]
     assert label == "smoke+custom" and params["profile"] == "smoke+custom"
 
 
-@pytest.mark.parametrize("text,value", [("[7, 8, 9]", [7, 8, 9]), ("1e-3", 1e-3), ("1.0e-3", 1e-3), ("3e3", 3000.0),
-                                        ("0.5", 0.5), ("59", 59), ("add", "add"), ("[add, mul]", ["add", "mul"]),
-                                        ("true", True), ('"mul"', "mul")])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("[7, 8, 9]", [7, 8, 9]),
+        ("1e-3", 1e-3),
+        ("1.0e-3", 1e-3),
+        ("3e3", 3000.0),
+        ("0.5", 0.5),
+        ("59", 59),
+        ("add", "add"),
+        ("[add, mul]", ["add", "mul"]),
+        ("true", True),
+        ('"mul"', "mul"),
+    ],
+)
 def test_parse_value(text, value):
     got = execute.parse_value("x", text)
     assert got == value and type(got) is type(value)
@@ -113,18 +156,22 @@ def test_claims_json_covers_every_registered_claim_and_notebook(capsys):
     assert {r["status"] for r in rows} <= {"pending", "run", "not run"}
     root = execute.project_root()
     registered = {c.notebook for c in registry.claims() if c.notebook}
-    on_disk = {p.relative_to(root).as_posix() for p in (root / "notebooks").rglob("*.ipynb")
-               if ".ipynb_checkpoints" not in p.parts}
+    on_disk = {
+        p.relative_to(root).as_posix()
+        for p in (root / "notebooks").rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+    }
     assert registered and registered <= on_disk, sorted(registered - on_disk)
-    assert on_disk <= registered, sorted(on_disk - registered)         # no notebook outside the registry
+    assert on_disk <= registered, sorted(on_disk - registered)  # no notebook outside the registry
 
 
 def test_task_sets_are_validated_like_ops():
     from grokbook.errors import ConfigError
+
     execute.check_parameters({"task_sets": ["dual", "tri"], "p": 97, "seeds": [1]})
     with pytest.raises(ConfigError, match="task_sets=\\['quad'\\]"):
         execute.check_parameters({"task_sets": ["quad"], "p": 97})
-    with pytest.raises(ConfigError, match="p=33 is not prime"):       # mul needs a field
+    with pytest.raises(ConfigError, match="p=33 is not prime"):  # mul needs a field
         execute.check_parameters({"task_sets": ["dual"], "p": 33})
 
 
@@ -138,7 +185,7 @@ def test_source_digest_follows_the_notebook_and_its_smoke_overrides(tmp_path):
     d1 = execute.source_digest(nb, "smoke")
     assert d1 != d0 and execute.source_digest(nb, "paper") == execute.source_digest(nb, "paper")
     yml.write_text("p: 47\n")
-    assert execute.source_digest(nb, "paper") != d0                      # paper ignores the smoke file
+    assert execute.source_digest(nb, "paper") != d0  # paper ignores the smoke file
     nb.write_text("{ }")
     assert execute.source_digest(nb, "smoke") != d0
 
@@ -152,8 +199,11 @@ def test_reproduce_skips_claims_whose_ledger_is_current(tmp_path, monkeypatch, c
     monkeypatch.setattr(execute, "run_claim", lambda cid, prof: ran.append(cid))
     first = claims[0]
     out[first.id].write_text("{}")
-    stamp = {"profile": "smoke", "verdict": "partial",
-             "source_digest": execute.source_digest(execute.project_root() / first.notebook, "smoke")}
+    stamp = {
+        "profile": "smoke",
+        "verdict": "partial",
+        "source_digest": execute.source_digest(execute.project_root() / first.notebook, "smoke"),
+    }
     out[first.id].with_suffix(".ledger.json").write_text(json.dumps(stamp))
     execute.reproduce("smoke", None, force=False, plan=False)
     assert ran == [claims[1].id] and f"[{first.id}] current" in capsys.readouterr().out
@@ -161,7 +211,9 @@ def test_reproduce_skips_claims_whose_ledger_is_current(tmp_path, monkeypatch, c
     execute.reproduce("smoke", None, force=True, plan=False)
     assert ran == [c.id for c in claims]
     ran.clear()
-    out[first.id].with_suffix(".ledger.json").write_text(json.dumps({**stamp, "source_digest": "stale"}))
+    out[first.id].with_suffix(".ledger.json").write_text(
+        json.dumps({**stamp, "source_digest": "stale"})
+    )
     execute.reproduce("smoke", None, force=False, plan=False)
     assert ran == [c.id for c in claims]
 
@@ -173,33 +225,45 @@ def test_reproduce_rejects_a_nonpositive_jobs_count(capsys):
 def test_compile_flag_reaches_the_kernel_explicitly_and_only_for_the_call(monkeypatch):
     import os
     from grokbook.training.config import RunConfig
+
     monkeypatch.delenv("GROKBOOK_COMPILE", raising=False)
     seen = []
 
-    def kernel(*a, **kw):                                       # what the notebook's process would see
+    def kernel(*a, **kw):  # what the notebook's process would see
         seen.append(os.environ.get("GROKBOOK_COMPILE"))
         raise Executed
+
     monkeypatch.setattr(papermill, "execute_notebook", kernel)
     with pytest.raises(Executed):
         cli.main(["run", CLAIM, "--compile"])
     with pytest.raises(Executed):
         cli.main(["run", CLAIM])
     assert seen == ["1", None] and "GROKBOOK_COMPILE" not in os.environ
-    assert RunConfig().compile_step is False                    # no config default reads the environment
+    assert RunConfig().compile_step is False  # no config default reads the environment
 
 
 def test_a_deadline_stop_inside_a_notebook_is_a_clean_stop(monkeypatch):
     def kernel(*a, **kw):
-        raise papermill.PapermillExecutionError(3, 3, "runs = load_or_train(...)", "DeadlineReached",
-                                                "deadline reached at step 400 of 1000", [])
+        raise papermill.PapermillExecutionError(
+            3,
+            3,
+            "runs = load_or_train(...)",
+            "DeadlineReached",
+            "deadline reached at step 400 of 1000",
+            [],
+        )
+
     monkeypatch.setattr(papermill, "execute_notebook", kernel)
-    with pytest.raises(execute.Stopped, match="stopped at the deadline: deadline reached at step 400"):
+    with pytest.raises(
+        execute.Stopped, match="stopped at the deadline: deadline reached at step 400"
+    ):
         execute.run_claim(CLAIM)
 
 
 @pytest.fixture
 def clock(monkeypatch):
-    """A fake clock for the deadline: `now[0]` seconds; each fake claim execution takes `cost` seconds."""
+    """A fake clock for the deadline: `now[0]` seconds; each fake claim execution takes `cost`
+    seconds."""
     now = [1000.0]
     monkeypatch.setattr(execute.time, "time", lambda: now[0])
     return now
@@ -214,24 +278,32 @@ def fake_claims(monkeypatch, tmp_path, n=3):
 
 
 def test_reproduce_with_a_deadline_starts_no_claim_after_it_and_keeps_the_finished(
-        tmp_path, monkeypatch, capsys, clock):
+    tmp_path, monkeypatch, capsys, clock
+):
     import os
+
     claims, out = fake_claims(monkeypatch, tmp_path)
     ran, env = [], []
 
     def run(cid, prof):
         env.append(os.environ.get("GROKBOOK_DEADLINE"))
-        clock[0] += 10                                          # each claim takes 10 s
+        clock[0] += 10  # each claim takes 10 s
         ran.append(cid)
+
     monkeypatch.setattr(execute, "run_claim", run)
     left = execute.reproduce("smoke", None, force=True, plan=False, deadline_s=15)
     assert ran == [claims[0].id, claims[1].id] and left == [claims[2].id]
     assert env == [repr(1015.0)] * 2 and "GROKBOOK_DEADLINE" not in os.environ
     text = capsys.readouterr().out
-    assert f"[{claims[2].id}] not started: the deadline has passed" in text and "1 claim(s) left" in text
+    assert (
+        f"[{claims[2].id}] not started: the deadline has passed" in text
+        and "1 claim(s) left" in text
+    )
 
 
-def test_a_claim_whose_last_execution_does_not_fit_is_not_started(tmp_path, monkeypatch, capsys, clock):
+def test_a_claim_whose_last_execution_does_not_fit_is_not_started(
+    tmp_path, monkeypatch, capsys, clock
+):
     claims, out = fake_claims(monkeypatch, tmp_path)
     out[claims[0].id].with_suffix(".ledger.json").write_text(json.dumps({"wall_s": 100.0}))
     ran = []
@@ -249,15 +321,23 @@ def test_a_claim_stopped_at_its_checkpoint_is_left_not_failed(tmp_path, monkeypa
         ran.append(cid)
         clock[0] += 60
         if cid == claims[0].id:
-            raise execute.Stopped(f"{cid}: stopped at the deadline: deadline reached at step 400 of 1000")
+            raise execute.Stopped(
+                f"{cid}: stopped at the deadline: deadline reached at step 400 of 1000"
+            )
+
     monkeypatch.setattr(execute, "run_claim", run)
     left = execute.reproduce("smoke", None, force=True, plan=False, deadline_s=30)
-    assert ran == [claims[0].id] and left == [c.id for c in claims]     # the rest did not start
+    assert ran == [claims[0].id] and left == [c.id for c in claims]  # the rest did not start
 
 
-def test_a_stop_at_the_deadline_exits_3_and_jobs_count_it_as_left(tmp_path, monkeypatch, capsys, clock):
+def test_a_stop_at_the_deadline_exits_3_and_jobs_count_it_as_left(
+    tmp_path, monkeypatch, capsys, clock
+):
     def kernel(*a, **kw):
-        raise papermill.PapermillExecutionError(3, 3, "", "DeadlineReached", "deadline reached at step 4", [])
+        raise papermill.PapermillExecutionError(
+            3, 3, "", "DeadlineReached", "deadline reached at step 4", []
+        )
+
     monkeypatch.setattr(papermill, "execute_notebook", kernel)
     assert cli.main(["run", CLAIM, "--output", str(tmp_path / "o.ipynb")]) == 3
     assert "stopped at the deadline" in capsys.readouterr().err
@@ -266,8 +346,10 @@ def test_a_stop_at_the_deadline_exits_3_and_jobs_count_it_as_left(tmp_path, monk
     monkeypatch.setattr(execute, "_run_detached", lambda cid, prof: (codes[cid], f"[{cid}] ..."))
     with pytest.raises(UsageError, match=f"1 claim\\(s\\) failed: {claims[2].id}"):
         execute.reproduce("smoke", None, force=True, plan=False, jobs=2, deadline_s=100)
-    assert f"1 claim(s) left for a later run (finished claims and training checkpoints are kept; the same " \
-           f"command continues): {claims[0].id}" in capsys.readouterr().out
+    assert (
+        "1 claim(s) left for a later run (finished claims and training checkpoints are kept; the "
+        f"same command continues): {claims[0].id}" in capsys.readouterr().out
+    )
 
 
 def test_reproduce_rejects_a_nonpositive_deadline(capsys):
@@ -275,24 +357,36 @@ def test_reproduce_rejects_a_nonpositive_deadline(capsys):
 
 
 def make_project(root: Path) -> None:
-    files = {"book/power/a.ipynb": "{}", "book/power/a.ledger.json": "{}", "book/intro.md": "static page",
-             "build/smoke/power/b.ipynb": "{}", "build/smoke/power/b.ledger.json": "{}",
-             "build/html/index.html": "<html>", "benchmarks/results/bench.json": "{}",
-             "notebooks/power/a.ipynb": "{}"}
+    files = {
+        "book/power/a.ipynb": "{}",
+        "book/power/a.ledger.json": "{}",
+        "book/intro.md": "static page",
+        "build/smoke/power/b.ipynb": "{}",
+        "build/smoke/power/b.ledger.json": "{}",
+        "build/html/index.html": "<html>",
+        "benchmarks/results/bench.json": "{}",
+        "notebooks/power/a.ipynb": "{}",
+    }
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
 
 
 def make_cache(cache: Path) -> None:
-    for name, text in {"k1/DONE": "done", "k1/arrays.npz": "x", "partial/s.pt": "ckpt",
-                       "locks/k1.lock": "", ".k2.tmp9/arrays.npz": "half"}.items():
+    for name, text in {
+        "k1/DONE": "done",
+        "k1/arrays.npz": "x",
+        "partial/s.pt": "ckpt",
+        "locks/k1.lock": "",
+        ".k2.tmp9/arrays.npz": "half",
+    }.items():
         (cache / name).parent.mkdir(parents=True, exist_ok=True)
         (cache / name).write_text(text)
 
 
 def test_pack_and_unpack_move_results_and_optionally_the_run_cache(tmp_path, monkeypatch, capsys):
     import tarfile
+
     here, there = tmp_path / "here", tmp_path / "there"
     make_project(here)
     make_cache(here / ".cache" / "runs")
@@ -301,37 +395,58 @@ def test_pack_and_unpack_move_results_and_optionally_the_run_cache(tmp_path, mon
     assert cli.main(["pack", str(tmp_path / "results.tar.gz")]) == 0
     assert cli.main(["pack", str(tmp_path / "all.tar.gz"), "--cache"]) == 0
     with tarfile.open(tmp_path / "results.tar.gz") as tar:
-        assert sorted(tar.getnames()) == ["benchmarks/results/bench.json", "book/power/a.ipynb",
-                                          "book/power/a.ledger.json", "build/smoke/power/b.ipynb",
-                                          "build/smoke/power/b.ledger.json"]
+        assert sorted(tar.getnames()) == [
+            "benchmarks/results/bench.json",
+            "book/power/a.ipynb",
+            "book/power/a.ledger.json",
+            "build/smoke/power/b.ipynb",
+            "build/smoke/power/b.ledger.json",
+        ]
     with tarfile.open(tmp_path / "all.tar.gz") as tar:
         cached = sorted(n for n in tar.getnames() if n.startswith(".cache/"))
-    assert cached == [".cache/runs/k1/DONE", ".cache/runs/k1/arrays.npz", ".cache/runs/partial/s.pt"]
+    assert cached == [
+        ".cache/runs/k1/DONE",
+        ".cache/runs/k1/arrays.npz",
+        ".cache/runs/partial/s.pt",
+    ]
     (there / "notebooks").mkdir(parents=True)
     (there / "book").mkdir()
     monkeypatch.setenv("GROKBOOK_ROOT", str(there))
-    monkeypatch.setenv("GROKBOOK_CACHE", str(tmp_path / "elsewhere"))   # the cache goes where it lives
+    monkeypatch.setenv(
+        "GROKBOOK_CACHE", str(tmp_path / "elsewhere")
+    )  # the cache goes where it lives
     (tmp_path / "elsewhere" / "k1").mkdir(parents=True)
-    (tmp_path / "elsewhere" / "k1" / "DONE").write_text("ours")           # a complete entry: kept
+    (tmp_path / "elsewhere" / "k1" / "DONE").write_text("ours")  # a complete entry: kept
     capsys.readouterr()
     assert cli.main(["unpack", str(tmp_path / "all.tar.gz")]) == 0
     assert "6 file(s) written, 2 kept" in capsys.readouterr().out
     assert (there / "book/power/a.ledger.json").read_text() == "{}"
-    assert (there / "benchmarks/results/bench.json").exists() and not (there / "build/html").exists()
+    assert (there / "benchmarks/results/bench.json").exists() and not (
+        there / "build/html"
+    ).exists()
     assert (tmp_path / "elsewhere/partial/s.pt").read_text() == "ckpt"
     assert (tmp_path / "elsewhere/k1/DONE").read_text() == "ours"
     assert not (tmp_path / "elsewhere/k1/arrays.npz").exists()
 
 
-@pytest.mark.parametrize("name,kind,why", [
-    ("../evil.py", "file", "'..'"), ("/etc/evil", "file", "absolute"), ("notebooks/x.ipynb", "file", "outside"),
-    ("book/../../evil", "file", "'..'"), ("book/link", "symlink", "link"), ("build/dev", "fifo", "link or device"),
-    (".cache/runsX/k/DONE", "file", "outside"),
-])
+@pytest.mark.parametrize(
+    "name,kind,why",
+    [
+        ("../evil.py", "file", "'..'"),
+        ("/etc/evil", "file", "absolute"),
+        ("notebooks/x.ipynb", "file", "outside"),
+        ("book/../../evil", "file", "'..'"),
+        ("book/link", "symlink", "link"),
+        ("build/dev", "fifo", "link or device"),
+        (".cache/runsX/k/DONE", "file", "outside"),
+    ],
+)
 def test_unpack_refuses_an_archive_with_any_unsafe_member_and_writes_nothing(
-        tmp_path, monkeypatch, capsys, name, kind, why):
+    tmp_path, monkeypatch, capsys, name, kind, why
+):
     import io
     import tarfile
+
     (tmp_path / "p" / "notebooks").mkdir(parents=True)
     (tmp_path / "p" / "book").mkdir()
     monkeypatch.setenv("GROKBOOK_ROOT", str(tmp_path / "p"))
@@ -351,7 +466,7 @@ def test_unpack_refuses_an_archive_with_any_unsafe_member_and_writes_nothing(
         tar.addfile(bad, io.BytesIO(b"x") if kind == "file" else None)
     err = error_of(capsys, "unpack", str(archive))
     assert "refusing the archive" in err and repr(name) in err and why in err
-    assert not (tmp_path / "p" / "book" / "power").exists()            # checked before anything is written
+    assert not (tmp_path / "p" / "book" / "power").exists()  # checked before anything is written
 
 
 def test_unpack_of_something_that_is_not_an_archive(tmp_path, capsys):
@@ -364,22 +479,33 @@ def test_plan_lists_each_stack_with_the_claims_that_need_it(tmp_path, monkeypatc
     import dataclasses
     import os
     from grokbook.training.config import RunConfig
+
     a = RunConfig(p=11, d_model=16, n_heads=2, d_ff=32, n_layers=1, steps=20, seed=1)
     b, c = dataclasses.replace(a, seed=2), dataclasses.replace(a, steps=50)
     claims = [c for c in registry.claims() if c.notebook][:2]
     wants = {claims[0].id: [a, c], claims[1].id: [b, a]}
 
-    def plan_like_load_or_train(nb, out, parameters, **kw):      # what a notebook does in planning mode
+    def plan_like_load_or_train(nb, out, parameters, **kw):  # what a notebook does in planning mode
         claim = next(x for x in claims if str(nb).endswith(x.notebook))
         with open(os.environ["GROKBOOK_PLAN"], "a") as f:
-            f.writelines(json.dumps({"config": x.to_dict(), "hook": ""}) + "\n" for x in wants[claim.id])
+            f.writelines(
+                json.dumps({"config": x.to_dict(), "hook": ""}) + "\n" for x in wants[claim.id]
+            )
+
     monkeypatch.setattr(papermill, "execute_notebook", plan_like_load_or_train)
     monkeypatch.setattr(execute, "claims_to_run", lambda profile, paper, force: claims)
     execute.plan("paper", None, False, tmp_path / "plan.json")
     d = json.loads((tmp_path / "plan.json").read_text())
     assert d["claims"] == [x.id for x in claims] and "GROKBOOK_PLAN" not in os.environ
-    assert d["total"] | {"snapshot_gb": 0} == {"stacks": 2, "runs": 3, "run_steps": 90, "snapshot_gb": 0,
-                                               "hooked_runs": 0}
+    assert d["total"] | {"snapshot_gb": 0} == {
+        "stacks": 2,
+        "runs": 3,
+        "run_steps": 90,
+        "snapshot_gb": 0,
+        "hooked_runs": 0,
+    }
     assert [(s["runs"], s["steps"], s["claims"]) for s in d["stacks"]] == [
-        (1, 50, [claims[0].id]), (2, 20, [claims[0].id, claims[1].id])]          # most run-steps first
+        (1, 50, [claims[0].id]),
+        (2, 20, [claims[0].id, claims[1].id]),
+    ]  # most run-steps first
     assert "total: 3 runs in 2 stacks, 90 run-steps at most" in capsys.readouterr().out

@@ -1,4 +1,5 @@
 """Hand-computed checks of grokbook.composition (spectral.md M4, A7)."""
+
 import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
@@ -7,18 +8,20 @@ from grokbook.measures import composition as comp
 from grokbook.errors import ConfigError
 
 P = 13
-PAIRS = np.array([(a, b) for a in range(1, P) for b in range(1, P)])   # 144 nonzero pairs
+PAIRS = np.array([(a, b) for a in range(1, P) for b in range(1, P)])  # 144 nonzero pairs
 
 
 def test_feature_set_shapes_and_values():
     X = comp.feature_sets(PAIRS, P, n_low=3, focused_add=(2,), focused_mul=(1,))
     cols = {k: v.shape[1] for k, v in X.items()}
     assert cols == {"add": 12, "mul": 12, "combined": 24, "cross": 36, "full": 60, "focused": 8}
-    a, b = PAIRS[5]                          # (1, 6): s = 7; dlog base 2 mod 13: 2^0 = 1, 2^5 = 6 -> t = 5
+    a, b = PAIRS[5]  # (1, 6): s = 7; dlog base 2 mod 13: 2^0 = 1, 2^5 = 6 -> t = 5
     assert X["add"][5, 0] == pytest.approx(np.cos(2 * np.pi * 7 / 13))
     assert X["mul"][5, 6] == pytest.approx(np.sin(2 * np.pi * 5 / 12))
-    assert X["cross"][5, 0] == pytest.approx(np.cos(2 * np.pi * 7 / 13) * np.cos(2 * np.pi * 5 / 12))
-    np.testing.assert_allclose(X["mul"][:, 11], 0, atol=1e-12)    # Nyquist sine, ω = 6 of period 12
+    assert X["cross"][5, 0] == pytest.approx(
+        np.cos(2 * np.pi * 7 / 13) * np.cos(2 * np.pi * 5 / 12)
+    )
+    np.testing.assert_allclose(X["mul"][:, 11], 0, atol=1e-12)  # Nyquist sine, ω = 6 of period 12
     with pytest.raises(ConfigError):
         comp.feature_sets(np.array([[0, 3]]), P)
 
@@ -44,7 +47,7 @@ def test_exact_linear_target_and_noise():
     assert null.shape == (20,) and null.max() < 0.5
     both = comp.permutation_null_cv(X, np.stack([y, noise], 1), folds, n_perm=20, seed=1)
     assert both.shape == (2, 20)
-    np.testing.assert_allclose(both[0], null)          # same seed, same draws for the first target
+    np.testing.assert_allclose(both[0], null)  # same seed, same draws for the first target
 
 
 def test_kfold_balanced():
@@ -53,7 +56,9 @@ def test_kfold_balanced():
 
 
 def test_ratios_and_random_cross_pairs():
-    r = comp.ratios({"add": 0.1, "mul": 0.05, "combined": 0.2, "cross": 0.3, "full": 0.5, "focused": 0.0})
+    r = comp.ratios(
+        {"add": 0.1, "mul": 0.05, "combined": 0.2, "cross": 0.3, "full": 0.5, "focused": 0.0}
+    )
     assert r["cross/add"] == pytest.approx(3) and r["full/max"] == pytest.approx(5)
     assert r["full/combined"] == pytest.approx(2.5) and r["synergy"] == pytest.approx(0.1)
     pairs = comp.random_cross_pairs(47, 10, seed=0)
@@ -65,11 +70,14 @@ def test_as_coded_uses_all_rows_for_add():
     allp = np.array([(a, b) for a in range(P) for b in range(P)])
     y = np.cos(2 * np.pi * 3 * ((allp[:, 0] + allp[:, 1]) % P) / P)
     r2 = comp.as_coded_r2(allp, y, P, alpha=1e-6, n_low=2, focused_add=(3,), focused_mul=(1,))
-    assert r2["add"] == pytest.approx(1.0, abs=1e-6) and r2["focused"] == pytest.approx(1.0, abs=1e-6)
+    assert r2["add"] == pytest.approx(1.0, abs=1e-6) and r2["focused"] == pytest.approx(
+        1.0, abs=1e-6
+    )
 
 
 def test_regenerated_pairs_follow_python_shuffle():
     import random
+
     pairs = [(a, b) for a in range(5) for b in range(5)]
     random.Random(42).shuffle(pairs)
     out = comp.regenerated_test_pairs(5, 42, 0.5)
@@ -82,13 +90,14 @@ def test_head_logit_field_zero_for_zero_scale_and_grows_with_eps():
     from grokbook.training.config import RunConfig
     from grokbook.training.model import init_theta
     from grokbook.measures.spectral import attn_of
+
     cfg = RunConfig(p=11, d_model=8, n_heads=2, n_layers=1, d_ff=16, ops=("add", "mul"))
     th = init_theta(cfg, 0).numpy()
     v = np.random.default_rng(0).standard_normal((2, attn_of(th, cfg).shape[-1]))
     pairs = np.array([[1, 2], [3, 4], [5, 6]])
     small, big = (comp.head_logit_field(cfg, th, v, pairs, task=1, rel_eps=e) for e in (1e-3, 2e-3))
     assert small.shape == (2, 3) and (small > 0).all()
-    np.testing.assert_allclose(big / small, 4, rtol=0.05)    # f is quadratic in ε for small ε
+    np.testing.assert_allclose(big / small, 4, rtol=0.05)  # f is quadratic in ε for small ε
 
 
 def test_subset_r2_matches_separate_fits():
@@ -103,4 +112,6 @@ def test_subset_r2_matches_separate_fits():
     for k in comp.SETS:
         assert ins[k] == pytest.approx(comp.r2_in_sample(X[k], Y))
         np.testing.assert_allclose(cv[k], comp.r2_cv(X[k], Y, folds, pooled=False), atol=1e-10)
-    assert comp.subset_r2(M, Y[:, 0], idx, folds=folds)["full"] == pytest.approx(comp.r2_cv(X["full"], Y[:, 0], folds))
+    assert comp.subset_r2(M, Y[:, 0], idx, folds=folds)["full"] == pytest.approx(
+        comp.r2_cv(X["full"], Y[:, 0], folds)
+    )

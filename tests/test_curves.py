@@ -1,10 +1,11 @@
 """Hand-computed checks of grokbook.curves (event steps and the loss-bump test)."""
+
 import numpy as np
 import pytest
 
 from grokbook.measures.curves import delay_events, first_below, first_reach, loss_bump, value_at
 
-STEPS = np.arange(0, 600, 100)                                   # 0, 100, ..., 500
+STEPS = np.arange(0, 600, 100)  # 0, 100, ..., 500
 
 
 def test_first_reach_and_below():
@@ -45,7 +46,9 @@ def test_loss_bump_interior_maximum():
 
 
 def test_loss_bump_monotone_curves_have_no_interior_maximum():
-    rising = loss_bump(STEPS, np.array([4.6, 5.0, 6.0, 7.0, 8.0, 9.0]))   # λ = 0 shape: never comes back
+    rising = loss_bump(
+        STEPS, np.array([4.6, 5.0, 6.0, 7.0, 8.0, 9.0])
+    )  # λ = 0 shape: never comes back
     assert rising.peak_step == 500 and not rising.interior and not rising.rises
     assert rising.back_below_step is None
     falling = loss_bump(STEPS, np.array([4.6, 4.0, 3.0, 2.0, 1.0, 0.5]))

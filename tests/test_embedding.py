@@ -1,13 +1,22 @@
 """Hand-computed checks of grokbook.embedding (2-D PCA, angular order, circle score)."""
+
 import numpy as np
 import pytest
 
-from grokbook.measures.embedding import (angular_order, circle_fit, circle_score, fourier_power, neighbour_shares, pca_2d,
-                                permutation_null)
+from grokbook.measures.embedding import (
+    angular_order,
+    circle_fit,
+    circle_score,
+    fourier_power,
+    neighbour_shares,
+    pca_2d,
+    permutation_null,
+)
 
 
 def circle_of_multiples(p: int, k: int) -> np.ndarray:
-    """Row a sits at angle 2π·j/p where a = k·j mod p, so walking round the circle steps by k. -> [p, 2]."""
+    """Row a sits at angle 2π·j/p where a = k·j mod p, so walking round the circle steps by k. ->
+    [p, 2]."""
     j = np.arange(p)
     ang = np.empty(p)
     ang[(k * j) % p] = 2 * np.pi * j / p
@@ -28,7 +37,7 @@ def test_points_in_order_of_k_a_score_one(p, k, folded):
 def test_circle_found_inside_a_higher_dimensional_embedding():
     p, d = 23, 16
     rng = np.random.default_rng(0)
-    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))                     # random rotation
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))  # random rotation
     W = np.hstack([5 * circle_of_multiples(p, 4), 0.01 * rng.standard_normal((p, d - 2))]) @ Q + 3.0
     fit = circle_fit(W, p)
     assert (fit.k, fit.score) == (4, pytest.approx(1.0))
@@ -36,14 +45,14 @@ def test_circle_found_inside_a_higher_dimensional_embedding():
 
 
 def test_pca_2d_variance_shares():
-    X = np.array([[2.0, 0, 0], [-2, 0, 0], [0, 1, 0], [0, -1, 0]])        # variances 8 : 2
+    X = np.array([[2.0, 0, 0], [-2, 0, 0], [0, 1, 0], [0, -1, 0]])  # variances 8 : 2
     coords, share = pca_2d(X)
     np.testing.assert_allclose(share, [0.8, 0.2])
     np.testing.assert_allclose(np.abs(coords), [[2, 0], [2, 0], [0, 1], [0, 1]], atol=1e-12)
 
 
 def test_angular_order_counter_clockwise_from_minus_pi():
-    Y = np.array([[1.0, 0], [0, 1], [-1, 0], [0, -1]]) + 5.0             # angles 0, π/2, π, -π/2
+    Y = np.array([[1.0, 0], [0, 1], [-1, 0], [0, -1]]) + 5.0  # angles 0, π/2, π, -π/2
     np.testing.assert_array_equal(angular_order(Y), [3, 0, 1, 2])
 
 
@@ -69,5 +78,7 @@ def test_fourier_power_of_a_single_frequency_circle():
 def test_fourier_power_splits_two_frequencies_by_energy():
     p = 11
     a = np.arange(p)
-    W = np.stack([np.cos(2 * np.pi * 2 * a / p), 2 * np.cos(2 * np.pi * 3 * a / p)], 1)   # energies 1 : 4
+    W = np.stack(
+        [np.cos(2 * np.pi * 2 * a / p), 2 * np.cos(2 * np.pi * 3 * a / p)], 1
+    )  # energies 1 : 4
     np.testing.assert_allclose(fourier_power(W, p)[[2, 3]], [0.2, 0.8], atol=1e-12)

@@ -1,21 +1,29 @@
-"""Hand-computed values for grokbook.fits (power laws with intervals, the constant-offset model, scaling checks)."""
+"""Hand-computed values for grokbook.fits (power laws with intervals, the constant-offset model,
+scaling checks)."""
+
 import math
 
 import numpy as np
 import pytest
 
-from grokbook.measures.fits import (aic, bootstrap_exponent, offset_fit, offset_log_slope, power_law_fit,
-                           scaling_check)
+from grokbook.measures.fits import (
+    aic,
+    bootstrap_exponent,
+    offset_fit,
+    offset_log_slope,
+    power_law_fit,
+    scaling_check,
+)
 
 
 def test_noiseless_power_law_is_recovered_exactly():
     x = np.array([1e2, 3e2, 1e3, 3e3, 1e4])
-    fit = power_law_fit(x, 3.0 * x ** 1.5)
+    fit = power_law_fit(x, 3.0 * x**1.5)
     assert fit.exponent == pytest.approx(1.5, abs=1e-12)
     assert fit.prefactor == pytest.approx(3.0, rel=1e-10)
     assert fit.se == pytest.approx(0.0, abs=1e-9)
     assert fit.ci[0] == pytest.approx(1.5, abs=1e-9) and fit.ci[1] == pytest.approx(1.5, abs=1e-9)
-    assert fit.aic < -200                            # RSS ≈ 0 (rounding only)
+    assert fit.aic < -200  # RSS ≈ 0 (rounding only)
     assert aic(0.0, 5, 2) == -math.inf
 
 
@@ -24,7 +32,7 @@ def test_negative_exponent_inverse_lr():
     check = scaling_check(eta, 3.4 / eta, expected=-1.0)
     assert check.fit.exponent == pytest.approx(-1.0, abs=1e-12)
     assert check.consistent
-    np.testing.assert_allclose(check.normalised, 3.4)   # T·η constant
+    np.testing.assert_allclose(check.normalised, 3.4)  # T·η constant
     assert check.spread == pytest.approx(1.0)
 
 
@@ -43,8 +51,8 @@ def test_t_interval_by_hand():
 
 def test_interval_covers_truth_on_noisy_data():
     rng = np.random.default_rng(7)
-    x = np.repeat([3e3, 1e4, 3e4], 12)                # three lr clusters, 12 runs each
-    y = 0.2 * x ** 1.3 * np.exp(0.15 * rng.standard_normal(x.size))
+    x = np.repeat([3e3, 1e4, 3e4], 12)  # three lr clusters, 12 runs each
+    y = 0.2 * x**1.3 * np.exp(0.15 * rng.standard_normal(x.size))
     fit = power_law_fit(x, y)
     assert fit.covers(1.3) and fit.ci[1] - fit.ci[0] < 0.3
     boot = bootstrap_exponent(x, y, n_boot=1000, seed=3, strata=x)
@@ -55,18 +63,23 @@ def test_interval_covers_truth_on_noisy_data():
 def test_bootstrap_is_deterministic_for_a_seed():
     x = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
     y = np.array([1.1, 1.9, 4.2, 7.7, 16.5])
-    a, b = bootstrap_exponent(x, y, n_boot=200, seed=5), bootstrap_exponent(x, y, n_boot=200, seed=5)
+    a, b = bootstrap_exponent(x, y, n_boot=200, seed=5), bootstrap_exponent(
+        x, y, n_boot=200, seed=5
+    )
     assert a.ci == b.ci
 
 
-@pytest.mark.parametrize("x, y, msg", [
-    ([1.0, 2.0], [1.0, 2.0], "at least 3 points"),
-    ([2.0, 2.0, 2.0], [1.0, 2.0, 3.0], "all x are equal"),
-    ([1.0, 2.0, 3.0], [1.0, -2.0, 3.0], "y has 1 value"),
-    ([0.0, 2.0, 3.0], [1.0, 2.0, 3.0], "x has 1 value"),
-    ([1.0, 2.0, 3.0], [1.0, np.nan, 3.0], "finite"),
-    ([1.0, 2.0, 3.0], [1.0, 2.0], "differ in length"),
-])
+@pytest.mark.parametrize(
+    "x, y, msg",
+    [
+        ([1.0, 2.0], [1.0, 2.0], "at least 3 points"),
+        ([2.0, 2.0, 2.0], [1.0, 2.0, 3.0], "all x are equal"),
+        ([1.0, 2.0, 3.0], [1.0, -2.0, 3.0], "y has 1 value"),
+        ([0.0, 2.0, 3.0], [1.0, 2.0, 3.0], "x has 1 value"),
+        ([1.0, 2.0, 3.0], [1.0, np.nan, 3.0], "finite"),
+        ([1.0, 2.0, 3.0], [1.0, 2.0], "differ in length"),
+    ],
+)
 def test_degenerate_input_raises(x, y, msg):
     with pytest.raises(ValueError, match=msg):
         power_law_fit(x, y)
@@ -85,11 +98,13 @@ def test_offset_model_exact_and_linear():
 def test_offset_model_beats_power_law_on_constant_onset_data():
     rng = np.random.default_rng(0)
     T = np.concatenate([rng.uniform(2500, 3600, 12), rng.uniform(29000, 37000, 12)])
-    lead = T - rng.uniform(1800, 2200, T.size)        # onset ≈ 2k at both lrs
+    lead = T - rng.uniform(1800, 2200, T.size)  # onset ≈ 2k at both lrs
     pl, off = power_law_fit(T, lead), offset_fit(T, lead)
-    assert pl.exponent > 1.1                           # super-linear "power law" from a constant onset
+    assert pl.exponent > 1.1  # super-linear "power law" from a constant onset
     assert off.aic < pl.aic
-    lin = offset_fit(T, lead, space="linear")          # additive noise: the linear-space interval is the right one
+    lin = offset_fit(
+        T, lead, space="linear"
+    )  # additive noise: the linear-space interval is the right one
     assert lin.ci[0] < 2000 < lin.ci[1]
 
 

@@ -1,12 +1,21 @@
 """The package's layers import only downwards: training <- measures <- papers <- book <- cli."""
+
 import ast
 from pathlib import Path
 
 import pytest
 
 LIB = Path(__file__).resolve().parents[1] / "lib" / "grokbook"
-RANK = {"errors": 0, "paths": 0, "training": 1, "measures": 2, "plotting": 2, "papers": 3, "book": 4,
-        "cli": 5}
+RANK = {
+    "errors": 0,
+    "paths": 0,
+    "training": 1,
+    "measures": 2,
+    "plotting": 2,
+    "papers": 3,
+    "book": 4,
+    "cli": 5,
+}
 MODULES = sorted(LIB.rglob("*.py"))
 
 
@@ -69,7 +78,9 @@ def test_no_import_cycles():
 
     def visit(node):
         if node in stack:
-            raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(node):] + [node]))
+            raise AssertionError(
+                "import cycle: " + " -> ".join(stack[stack.index(node) :] + [node])
+            )
         if node in seen:
             return
         stack.append(node)

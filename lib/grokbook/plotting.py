@@ -1,5 +1,8 @@
-"""One plotting style for every figure. Functions take result objects and return a Figure; they never
-compute measurements and never save files. Train is drawn dashed, test solid; steps on the x axis."""
+"""One plotting style for every figure. Functions take result objects and return a Figure; they
+never compute measurements and never save files. Train is drawn dashed, test solid; steps on the x
+axis.
+"""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,22 +23,35 @@ def use_style() -> None:
 def _grid(n: int, ncols: int = 3, size=(3.2, 2.6)):
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False,
-                             sharey=True)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False, sharey=True
+    )
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, axes.flat
 
 
-def _train_test_panels(groups: dict[str, Sequence[Run]], metric: str, task: int, logx: bool, ylabel: str,
-                       marks: Optional[dict[str, Sequence[Optional[int]]]] = None) -> plt.Figure:
+def _train_test_panels(
+    groups: dict[str, Sequence[Run]],
+    metric: str,
+    task: int,
+    logx: bool,
+    ylabel: str,
+    marks: Optional[dict[str, Sequence[Optional[int]]]] = None,
+) -> plt.Figure:
     """One panel per group, one colour per run: train_<metric> dashed, test_<metric> solid."""
     fig, axes = _grid(len(groups))
     for ax, (name, runs) in zip(axes, groups.items()):
         for i, r in enumerate(runs):
             col = f"C{i % 10}"
             ax.plot(r.eval_steps, getattr(r, f"train_{metric}")[:, task], "--", color=col, lw=1)
-            ax.plot(r.eval_steps, getattr(r, f"test_{metric}")[:, task], "-", color=col, label=f"seed {r.config.seed}")
+            ax.plot(
+                r.eval_steps,
+                getattr(r, f"test_{metric}")[:, task],
+                "-",
+                color=col,
+                label=f"seed {r.config.seed}",
+            )
             if marks and marks.get(name) and marks[name][i] is not None:
                 ax.axvline(marks[name][i], color=col, ls=":", lw=1)
         ax.set_title(name)
@@ -50,8 +66,12 @@ def _train_test_panels(groups: dict[str, Sequence[Run]], metric: str, task: int,
     return fig
 
 
-def accuracy_curves(groups: dict[str, Sequence[Run]], task: int = 0, logx: bool = False,
-                    marks: Optional[dict[str, Sequence[Optional[int]]]] = None) -> plt.Figure:
+def accuracy_curves(
+    groups: dict[str, Sequence[Run]],
+    task: int = 0,
+    logx: bool = False,
+    marks: Optional[dict[str, Sequence[Optional[int]]]] = None,
+) -> plt.Figure:
     """One panel per group (e.g. per op), one colour per run (seed); train dashed, test solid.
     marks: optional grok steps per group, drawn as dotted vertical lines."""
     return _train_test_panels(groups, "acc", task, logx, "accuracy (train --, test —)", marks)
@@ -62,8 +82,16 @@ def loss_curves(groups: dict[str, Sequence[Run]], task: int = 0, logx: bool = Fa
     return _train_test_panels(groups, "loss", task, logx, "cross-entropy (train --, test —)")
 
 
-def heatmap(values: np.ndarray, rows: Sequence[str], cols: Sequence[str], title: str = "",
-            fmt: str = "{:.1f}", cmap: str = "viridis", vmin=None, vmax=None) -> plt.Figure:
+def heatmap(
+    values: np.ndarray,
+    rows: Sequence[str],
+    cols: Sequence[str],
+    title: str = "",
+    fmt: str = "{:.1f}",
+    cmap: str = "viridis",
+    vmin=None,
+    vmax=None,
+) -> plt.Figure:
     """Annotated heatmap of a small table (rows x cols)."""
     values = np.asarray(values, dtype=float)
     fig, ax = plt.subplots(figsize=(0.9 * len(cols) + 2.0, 0.45 * len(rows) + 1.2))
@@ -77,18 +105,31 @@ def heatmap(values: np.ndarray, rows: Sequence[str], cols: Sequence[str], title:
             v = values[i, j]
             if np.isfinite(v):
                 light = norm(v) < 0.5
-                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8,
-                        color="white" if light else "black")
+                ax.text(
+                    j,
+                    i,
+                    fmt.format(v),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if light else "black",
+                )
     ax.set_title(title)
     fig.colorbar(im, ax=ax, fraction=0.04)
     fig.tight_layout()
     return fig
 
 
-def accuracy_events(groups: dict[str, Sequence[Run]], events: dict[str, Sequence[dict[str, Optional[int]]]],
-                    task: int = 0, logx: bool = True) -> plt.Figure:
-    """accuracy_curves with named event steps per run (e.g. {"T_train": 300, "T_val": 2100}) drawn as
-    vertical lines in the run's colour, one line style per event name (legend in the first panel)."""
+def accuracy_events(
+    groups: dict[str, Sequence[Run]],
+    events: dict[str, Sequence[dict[str, Optional[int]]]],
+    task: int = 0,
+    logx: bool = True,
+) -> plt.Figure:
+    """accuracy_curves with named event steps per run (e.g. {"T_train": 300, "T_val": 2100}) drawn
+    as vertical lines in the run's colour, one line style per event name (legend in the first
+    panel).
+    """
     fig = accuracy_curves(groups, task=task, logx=logx)
     styles = ["-.", ":", (0, (1, 3)), (0, (5, 5))]
     names = list(dict.fromkeys(n for evs in events.values() for ev in evs for n in ev))
@@ -103,17 +144,24 @@ def accuracy_events(groups: dict[str, Sequence[Run]], events: dict[str, Sequence
     return fig
 
 
-def val_loss_bumps(groups: dict[str, Sequence[Run]], task: int = 0, logx: bool = True, logy: bool = False,
-                   peaks: Optional[dict[str, Sequence[tuple[int, float]]]] = None) -> plt.Figure:
-    """Test (solid) and train (dashed, thin) cross-entropy per run, linear y by default (so a bump of the
-    test loss above its start is visible), a grey line at the step-0 test loss of the first run and an x at
-    each run's (peak step, peak loss) if given."""
+def val_loss_bumps(
+    groups: dict[str, Sequence[Run]],
+    task: int = 0,
+    logx: bool = True,
+    logy: bool = False,
+    peaks: Optional[dict[str, Sequence[tuple[int, float]]]] = None,
+) -> plt.Figure:
+    """Test (solid) and train (dashed, thin) cross-entropy per run, linear y by default (so a bump
+    of the test loss above its start is visible), a grey line at the step-0 test loss of the first
+    run and an x at each run's (peak step, peak loss) if given."""
     fig, axes = _grid(len(groups))
     for ax, (name, runs) in zip(axes, groups.items()):
         for i, r in enumerate(runs):
             col = f"C{i % 10}"
             ax.plot(r.eval_steps, r.train_loss[:, task], "--", color=col, lw=0.8)
-            ax.plot(r.eval_steps, r.test_loss[:, task], "-", color=col, label=f"seed {r.config.seed}")
+            ax.plot(
+                r.eval_steps, r.test_loss[:, task], "-", color=col, label=f"seed {r.config.seed}"
+            )
             if peaks and peaks.get(name):
                 ax.plot(*peaks[name][i], "x", color=col, ms=8, mew=2)
         if runs:
@@ -132,9 +180,9 @@ def val_loss_bumps(groups: dict[str, Sequence[Run]], task: int = 0, logx: bool =
 
 
 def circle_panels(fits: dict[str, object], p: int, labels: bool = True) -> plt.Figure:
-    """One panel per CircleFit (grokbook.embedding): the 2-D PCA points coloured by residue a on a cyclic
-    colour map, a grey segment from a to a + k (mod p) for the fit's best k, residues written next to
-    the points."""
+    """One panel per CircleFit (grokbook.embedding): the 2-D PCA points coloured by residue a on a
+    cyclic colour map, a grey segment from a to a + k (mod p) for the fit's best k, residues written
+    next to the points."""
     fig, axes = _grid(len(fits), ncols=3, size=(3.4, 3.4))
     for ax, (name, fit) in zip(axes, fits.items()):
         xy = fit.coords
@@ -155,7 +203,8 @@ def circle_panels(fits: dict[str, object], p: int, labels: bool = True) -> plt.F
 
 
 def null_histogram(null: np.ndarray, marks: dict[str, float], xlabel: str = "score") -> plt.Figure:
-    """Histogram of a null distribution with vertical lines at the observed values (one colour each)."""
+    """Histogram of a null distribution with vertical lines at the observed values (one colour
+    each)."""
     fig, ax = plt.subplots(figsize=(6.0, 2.8))
     ax.hist(null, bins=20, color="0.75", label=f"null ({len(null)} draws)")
     for i, (name, v) in enumerate(marks.items()):
@@ -168,27 +217,50 @@ def null_histogram(null: np.ndarray, marks: dict[str, float], xlabel: str = "sco
 
 
 def steps_vs_fraction(runs, medians, fit=None, budget: Optional[int] = None) -> plt.Figure:
-    """Left: steps to the validation threshold against the training fraction, log y: one dot per run (an open
-    triangle when censored, drawn at its censoring step), the median over seeds (line; open square when the median
-    itself is censored), the median steps to fit the training set (dashed), and an exponential fit (dotted).
-    Right: the delay T_val − T_train per run and its median (censored delays are lower bounds).
-    runs: table with columns frac, T_val, val_censored, delay; medians: table with columns frac, T_val,
-    val_censored, T_train, delay, delay_censored (e.g. pandas DataFrames); fit: an object with .predict(frac)
-    and .fracs (data_efficiency.ExpFit)."""
+    """Left: steps to the validation threshold against the training fraction, log y: one dot per run
+    (an open triangle when censored, drawn at its censoring step), the median over seeds (line; open
+    square when the median itself is censored), the median steps to fit the training set (dashed),
+    and an exponential fit (dotted). Right: the delay T_val − T_train per run and its median
+    (censored delays are lower bounds). runs: table with columns frac, T_val, val_censored, delay;
+    medians: table with columns frac, T_val, val_censored, T_train, delay, delay_censored (e.g.
+    pandas DataFrames); fit: an object with .predict(frac) and .fracs (data_efficiency.ExpFit)."""
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(9.5, 3.6))
-    for a, col, cens, mcol, mcens, lab in ((ax, "T_val", "val_censored", "T_val", "val_censored", "T_val"),
-                                           (bx, "delay", "val_censored", "delay", "delay_censored", "T_val − T_train")):
+    for a, col, cens, mcol, mcens, lab in (
+        (ax, "T_val", "val_censored", "T_val", "val_censored", "T_val"),
+        (bx, "delay", "val_censored", "delay", "delay_censored", "T_val − T_train"),
+    ):
         obs, cen = ~np.asarray(runs[cens], bool), np.asarray(runs[cens], bool)
-        a.plot(np.asarray(runs["frac"])[obs], np.asarray(runs[col])[obs], "o", color="C1", alpha=0.5, ms=4,
-               label="one seed")
+        a.plot(
+            np.asarray(runs["frac"])[obs],
+            np.asarray(runs[col])[obs],
+            "o",
+            color="C1",
+            alpha=0.5,
+            ms=4,
+            label="one seed",
+        )
         if cen.any():
-            a.plot(np.asarray(runs["frac"])[cen], np.asarray(runs[col])[cen], "^", mfc="none", color="C1", ms=6,
-                   label="censored (> value)")
+            a.plot(
+                np.asarray(runs["frac"])[cen],
+                np.asarray(runs[col])[cen],
+                "^",
+                mfc="none",
+                color="C1",
+                ms=6,
+                label="censored (> value)",
+            )
         a.plot(medians["frac"], medians[mcol], "-", color="C1", label=f"median {lab}")
         mc = np.asarray(medians[mcens], bool)
         if mc.any():
-            a.plot(np.asarray(medians["frac"])[mc], np.asarray(medians[mcol])[mc], "s", mfc="none", color="C1", ms=8,
-                   label="censored median")
+            a.plot(
+                np.asarray(medians["frac"])[mc],
+                np.asarray(medians[mcol])[mc],
+                "s",
+                mfc="none",
+                color="C1",
+                ms=8,
+                label="censored median",
+            )
         a.set_yscale("log")
         a.set_xlabel("training fraction")
         if budget:
@@ -205,14 +277,26 @@ def steps_vs_fraction(runs, medians, fit=None, budget: Optional[int] = None) -> 
     return fig
 
 
-def accuracy_vs_fraction(curves: dict, thresholds: Sequence[float] = (0.99,),
-                         ylabel: str = "best validation accuracy") -> plt.Figure:
-    """One line per curve (variant or operation): mean over seeds against the training fraction, with ± one
-    std as error bars; dotted horizontal lines at the thresholds. curves: label -> (fracs [F], mean [F], std [F])."""
+def accuracy_vs_fraction(
+    curves: dict, thresholds: Sequence[float] = (0.99,), ylabel: str = "best validation accuracy"
+) -> plt.Figure:
+    """One line per curve (variant or operation): mean over seeds against the training fraction,
+    with ± one std as error bars; dotted horizontal lines at the thresholds. curves: label -> (fracs
+    [F], mean [F], std [F]).
+    """
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     for i, (name, (f, m, s)) in enumerate(curves.items()):
-        ax.errorbar(f, m, yerr=s, marker="o", ms=4, capsize=2, color=f"C{i % 8}",
-                    ls="-" if i < 8 else "--", label=name)
+        ax.errorbar(
+            f,
+            m,
+            yerr=s,
+            marker="o",
+            ms=4,
+            capsize=2,
+            color=f"C{i % 8}",
+            ls="-" if i < 8 else "--",
+            label=name,
+        )
     for t in thresholds:
         ax.axhline(t, color="0.4", ls=":", lw=1)
     ax.set_xlabel("training fraction")
@@ -223,10 +307,15 @@ def accuracy_vs_fraction(curves: dict, thresholds: Sequence[float] = (0.99,),
     return fig
 
 
-def line_panels(groups: dict[str, dict[str, tuple]], xlabel: str = "step", ylabel: str = "",
-                hlines: Optional[dict[str, float]] = None, ncols: int = 3) -> plt.Figure:
-    """One panel per group, one line per entry {label: (x, y)} (e.g. one per seed), with optional labelled grey
-    reference lines {label: y} drawn in every panel (e.g. a null level)."""
+def line_panels(
+    groups: dict[str, dict[str, tuple]],
+    xlabel: str = "step",
+    ylabel: str = "",
+    hlines: Optional[dict[str, float]] = None,
+    ncols: int = 3,
+) -> plt.Figure:
+    """One panel per group, one line per entry {label: (x, y)} (e.g. one per seed), with optional
+    labelled grey reference lines {label: y} drawn in every panel (e.g. a null level)."""
     fig, axes = _grid(len(groups), ncols=ncols)
     for ax, (name, lines) in zip(axes, groups.items()):
         for i, (label, (x, y)) in enumerate(lines.items()):
@@ -241,7 +330,9 @@ def line_panels(groups: dict[str, dict[str, tuple]], xlabel: str = "step", ylabe
     return fig
 
 
-def grouped_bars(values: dict[str, np.ndarray], index: Sequence, xlabel: str = "", ylabel: str = "") -> plt.Figure:
+def grouped_bars(
+    values: dict[str, np.ndarray], index: Sequence, xlabel: str = "", ylabel: str = ""
+) -> plt.Figure:
     """Grouped bar chart: one bar colour per key of `values`, one group per entry of `index`
     (values[key][i] belongs to index[i])."""
     fig, ax = plt.subplots(figsize=(7.0, 2.8))
@@ -257,14 +348,20 @@ def grouped_bars(values: dict[str, np.ndarray], index: Sequence, xlabel: str = "
     return fig
 
 
-def probe_panels(groups: dict[str, dict[str, tuple]], ylabel: str = "", logy: bool = True,
-                 accuracy: Optional[dict[str, dict[str, tuple]]] = None,
-                 marks: Optional[dict[str, dict[str, dict[str, Optional[int]]]]] = None,
-                 hlines: Optional[dict[str, float]] = None, ncols: int = 3) -> plt.Figure:
-    """One panel per group, one colour per entry {label: (steps, values)} (e.g. the median defect of one seed),
-    log y by default. accuracy: optional {group: {label: (eval steps, test acc)}} drawn thin on a right-hand
-    axis (0–1) in the same colour; marks: optional {group: {label: {event: step}}} drawn as vertical lines in
-    the entry's colour, one line style per event name; hlines: labelled grey reference levels."""
+def probe_panels(
+    groups: dict[str, dict[str, tuple]],
+    ylabel: str = "",
+    logy: bool = True,
+    accuracy: Optional[dict[str, dict[str, tuple]]] = None,
+    marks: Optional[dict[str, dict[str, dict[str, Optional[int]]]]] = None,
+    hlines: Optional[dict[str, float]] = None,
+    ncols: int = 3,
+) -> plt.Figure:
+    """One panel per group, one colour per entry {label: (steps, values)} (e.g. the median defect of
+    one seed), log y by default. accuracy: optional {group: {label: (eval steps, test acc)}} drawn
+    thin on a right-hand axis (0–1) in the same colour; marks: optional {group: {label: {event:
+    step}}} drawn as vertical lines in the entry's colour, one line style per event name; hlines:
+    labelled grey reference levels."""
     fig, axes = _grid(len(groups), ncols=ncols, size=(3.6, 2.8))
     styles = [":", "-.", (0, (1, 3)), (0, (5, 5))]
     names = list(dict.fromkeys(e for g in (marks or {}).values() for ev in g.values() for e in ev))
@@ -297,27 +394,45 @@ def probe_panels(groups: dict[str, dict[str, tuple]], ylabel: str = "", logy: bo
     return fig
 
 
-def scatter_fits(panels: dict[str, dict[str, tuple]], lines: Optional[dict[str, dict[str, tuple]]] = None,
-                 xlabel: str = "", ylabel: str = "", logx: bool = True, logy: bool = True,
-                 hlines: Optional[dict[str, float]] = None, ncols: int = 3) -> plt.Figure:
-    """One panel per key of `panels`: dots for every series {label: (x, y)} (e.g. one per lr or op), and
-    optional fitted curves {label: (x, y)} from `lines[panel]`, drawn dashed/dotted in black and grey, plus
-    optional labelled grey horizontal reference lines {label: y}. Log-log by default; y not shared."""
+def scatter_fits(
+    panels: dict[str, dict[str, tuple]],
+    lines: Optional[dict[str, dict[str, tuple]]] = None,
+    xlabel: str = "",
+    ylabel: str = "",
+    logx: bool = True,
+    logy: bool = True,
+    hlines: Optional[dict[str, float]] = None,
+    ncols: int = 3,
+) -> plt.Figure:
+    """One panel per key of `panels`: dots for every series {label: (x, y)} (e.g. one per lr or op),
+    and optional fitted curves {label: (x, y)} from `lines[panel]`, drawn dashed/dotted in black and
+    grey, plus optional labelled grey horizontal reference lines {label: y}. Log-log by default; y
+    not shared.
+    """
     ncols = min(ncols, len(panels))
     nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.0 * nrows), squeeze=False)
-    for ax in axes.flat[len(panels):]:
+    for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
     for ax, (name, series) in zip(axes.flat, panels.items()):
         for i, (label, (x, y)) in enumerate(series.items()):
             ax.plot(x, y, "o", ms=4, alpha=0.8, color=f"C{i % 10}", label=label)
         for j, (label, (x, y)) in enumerate(((lines or {}).get(name) or {}).items()):
-            ax.plot(x, y, ("--", ":", "-.")[j % 3], color=("k", "0.45", "0.3")[j % 3], lw=1.2, label=label)
+            ax.plot(
+                x,
+                y,
+                ("--", ":", "-.")[j % 3],
+                color=("k", "0.45", "0.3")[j % 3],
+                lw=1.2,
+                label=label,
+            )
         for j, (label, y) in enumerate((hlines or {}).items()):
             ax.axhline(y, color="0.6", ls=(":", "--")[j % 2], lw=1, label=label)
         ax.set_xscale("log" if logx else "linear")
         ax.set_yscale("log" if logy else "linear")
-        ax.xaxis.set_minor_formatter(plt.NullFormatter())   # minor labels collide on a short log axis
+        ax.xaxis.set_minor_formatter(
+            plt.NullFormatter()
+        )  # minor labels collide on a short log axis
         ax.set_title(name)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
@@ -326,11 +441,18 @@ def scatter_fits(panels: dict[str, dict[str, tuple]], lines: Optional[dict[str, 
     return fig
 
 
-def dose_response(rows: Sequence[dict], x: str = "level", xlabel: str = "strength s",
-                  paper: Optional[dict[str, tuple]] = None, ncols: int = 4) -> plt.Figure:
-    """Grok step against intervention strength, one panel per op, one colour per arm: every seed as a dot, the
-    seed mean as a line; runs that never grokked are drawn as ✕ at their budget (capped). rows: dicts with op,
-    arm, `x`, grok (None = never), budget. paper: {op: (levels, mean grok steps)} drawn dashed grey."""
+def dose_response(
+    rows: Sequence[dict],
+    x: str = "level",
+    xlabel: str = "strength s",
+    paper: Optional[dict[str, tuple]] = None,
+    ncols: int = 4,
+) -> plt.Figure:
+    """Grok step against intervention strength, one panel per op, one colour per arm: every seed as
+    a dot, the seed mean as a line; runs that never grokked are drawn as ✕ at their budget (capped).
+    rows: dicts with op, arm, `x`, grok (None = never), budget. paper: {op: (levels, mean grok
+    steps)} drawn dashed grey.
+    """
     ops = list(dict.fromkeys(r["op"] for r in rows))
     arms = list(dict.fromkeys(r["arm"] for r in rows))
     fig, axes = _grid(len(ops), ncols=ncols, size=(3.0, 2.6))
@@ -342,11 +464,24 @@ def dose_response(rows: Sequence[dict], x: str = "level", xlabel: str = "strengt
             bad = [(r[x], r["budget"]) for r in sel if r["grok"] is None]
             jit = (i - (len(arms) - 1) / 2) * 0.012 * (max(lv) - min(lv) if len(lv) > 1 else 1)
             if ok:
-                ax.plot([a + jit for a, _ in ok], [b for _, b in ok], "o", ms=3, color=f"C{i}", alpha=0.6)
+                ax.plot(
+                    [a + jit for a, _ in ok],
+                    [b for _, b in ok],
+                    "o",
+                    ms=3,
+                    color=f"C{i}",
+                    alpha=0.6,
+                )
             if bad:
                 ax.plot([a + jit for a, _ in bad], [b for _, b in bad], "x", ms=5, color=f"C{i}")
-            means = [np.mean([r["grok"] for r in sel if r[x] == v]) if all(r["grok"] is not None
-                     for r in sel if r[x] == v) else np.nan for v in lv]
+            means = [
+                (
+                    np.mean([r["grok"] for r in sel if r[x] == v])
+                    if all(r["grok"] is not None for r in sel if r[x] == v)
+                    else np.nan
+                )
+                for v in lv
+            ]
             ax.plot(lv, means, "-", color=f"C{i}", label=arm)
         if paper and op in paper:
             ax.plot(*paper[op], "--", color="0.5", lw=1, label="paper")
@@ -358,12 +493,22 @@ def dose_response(rows: Sequence[dict], x: str = "level", xlabel: str = "strengt
     return fig
 
 
-def method_curves(rows: Sequence[dict], panel: str, method: str, x: str = "budget", y: str = "R",
-                  xlabel: str = "k", ylabel: str = "recovery R", logx: bool = False,
-                  hlines: Optional[dict[str, float]] = None, ncols: int = 3) -> plt.Figure:
-    """Seed-mean y against x, one panel per value of rows[panel], one line per value of rows[method] (each
-    seed as a faint line behind it), with optional labelled reference lines {label: y}. rows: dicts holding
-    panel, method, x, y and "seed" (compression scans of grokbook.compression.scan_rows)."""
+def method_curves(
+    rows: Sequence[dict],
+    panel: str,
+    method: str,
+    x: str = "budget",
+    y: str = "R",
+    xlabel: str = "k",
+    ylabel: str = "recovery R",
+    logx: bool = False,
+    hlines: Optional[dict[str, float]] = None,
+    ncols: int = 3,
+) -> plt.Figure:
+    """Seed-mean y against x, one panel per value of rows[panel], one line per value of rows[method]
+    (each seed as a faint line behind it), with optional labelled reference lines {label: y}. rows:
+    dicts holding panel, method, x, y and "seed" (compression scans of
+    grokbook.compression.scan_rows)."""
     panels = list(dict.fromkeys(r[panel] for r in rows))
     methods = list(dict.fromkeys(r[method] for r in rows))
     fig, axes = _grid(len(panels), ncols=ncols)
@@ -376,8 +521,14 @@ def method_curves(rows: Sequence[dict], panel: str, method: str, x: str = "budge
             for s in dict.fromkeys(r["seed"] for r in sel):
                 pts = sorted((r[x], r[y]) for r in sel if r["seed"] == s)
                 ax.plot(*zip(*pts), "-", color=f"C{i % 10}", lw=0.6, alpha=0.35)
-            ax.plot(xs, [np.mean([r[y] for r in sel if r[x] == v]) for v in xs], "o-", ms=2.5,
-                    color=f"C{i % 10}", label=str(m))
+            ax.plot(
+                xs,
+                [np.mean([r[y] for r in sel if r[x] == v]) for v in xs],
+                "o-",
+                ms=2.5,
+                color=f"C{i % 10}",
+                label=str(m),
+            )
         for j, (label, v) in enumerate((hlines or {}).items()):
             ax.axhline(v, color="0.5", ls=("--", ":", "-.")[j % 3], lw=1, label=label)
         if logx:
@@ -391,9 +542,9 @@ def method_curves(rows: Sequence[dict], panel: str, method: str, x: str = "budge
 
 
 def spectrum_panels(panels: dict[str, dict], ncols: int = 3) -> plt.Figure:
-    """Normalised power spectra P̂(ω), one panel per entry {title: {"lines": {label: P̂ [m]}, "band": (q95 [m],
-    q99 [m]) of a null per frequency, "levels": {label: y}}}; ω = 1..m on the x axis, the null band grey,
-    reference levels (e.g. the white-noise mean F) dotted."""
+    """Normalised power spectra P̂(ω), one panel per entry {title: {"lines": {label: P̂ [m]},
+    "band": (q95 [m], q99 [m]) of a null per frequency, "levels": {label: y}}}; ω = 1..m on the x
+    axis, the null band grey, reference levels (e.g. the white-noise mean F) dotted."""
     fig, axes = _grid(len(panels), ncols=ncols, size=(3.6, 2.6))
     for ax, (title, d) in zip(axes, panels.items()):
         m = len(next(iter(d["lines"].values())))
@@ -414,9 +565,11 @@ def spectrum_panels(panels: dict[str, dict], ncols: int = 3) -> plt.Figure:
     return fig
 
 
-def field_maps(maps: dict[str, np.ndarray], ncols: int = 4, xlabel: str = "b", ylabel: str = "a") -> plt.Figure:
-    """Square heatmaps of fields over the input grid, one panel per entry {title: [n, n]} (NaN = not evaluated),
-    each on its own colour scale (the fields' sizes differ)."""
+def field_maps(
+    maps: dict[str, np.ndarray], ncols: int = 4, xlabel: str = "b", ylabel: str = "a"
+) -> plt.Figure:
+    """Square heatmaps of fields over the input grid, one panel per entry {title: [n, n]} (NaN = not
+    evaluated), each on its own colour scale (the fields' sizes differ)."""
     fig, axes = _grid(len(maps), ncols=ncols, size=(2.8, 2.6))
     for ax, (title, M) in zip(axes, maps.items()):
         im = ax.imshow(M, cmap="magma", origin="lower", interpolation="nearest")
@@ -429,12 +582,21 @@ def field_maps(maps: dict[str, np.ndarray], ncols: int = 4, xlabel: str = "b", y
     return fig
 
 
-def shared_x_panels(panels: dict[str, dict[str, tuple]], xlabel: str = "", logx: bool = True,
-                    zero_at: Optional[float] = None, paper: Optional[dict[str, tuple]] = None) -> plt.Figure:
-    """One row of panels sharing the x axis (e.g. four observables against λ), each with its own y. panels:
-    {observable: {series: (x, mean, sd)}} drawn as error bars joined by lines; paper: {observable: (x, y)} drawn
-    as grey dashed. On a log axis, x = 0 (a no-decay control) is drawn at `zero_at` and labelled "0"."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.0 * len(panels), 2.8), sharex=True, squeeze=False)
+def shared_x_panels(
+    panels: dict[str, dict[str, tuple]],
+    xlabel: str = "",
+    logx: bool = True,
+    zero_at: Optional[float] = None,
+    paper: Optional[dict[str, tuple]] = None,
+) -> plt.Figure:
+    """One row of panels sharing the x axis (e.g. four observables against λ), each with its own y.
+    panels: {observable: {series: (x, mean, sd)}} drawn as error bars joined by lines; paper:
+    {observable: (x, y)} drawn as grey dashed. On a log axis, x = 0 (a no-decay control) is drawn at
+    `zero_at` and labelled "0".
+    """
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(3.0 * len(panels), 2.8), sharex=True, squeeze=False
+    )
     for ax, (name, series) in zip(axes.flat, panels.items()):
         for i, (label, (x, m, s)) in enumerate(series.items()):
             x = np.asarray(x, dtype=float)
@@ -449,19 +611,24 @@ def shared_x_panels(panels: dict[str, dict[str, tuple]], xlabel: str = "", logx:
             ax.xaxis.set_minor_formatter(plt.NullFormatter())
     axes.flat[0].legend(fontsize=6)
     if logx and zero_at:
-        axes.flat[0].axvline(zero_at * 1.5, color="0.8", lw=0.8)   # separates the "λ = 0" position
+        axes.flat[0].axvline(zero_at * 1.5, color="0.8", lw=0.8)  # separates the "λ = 0" position
     fig.tight_layout()
     return fig
 
 
 def time_heatmaps(maps: dict[str, tuple], ylabel: str = "head", ncols: int = 3) -> plt.Figure:
-    """One heatmap per entry {title: (steps [S], values [H, S])}: rows (e.g. attention heads) against training
-    step, each panel on its own colour scale."""
+    """One heatmap per entry {title: (steps [S], values [H, S])}: rows (e.g. attention heads)
+    against training step, each panel on its own colour scale."""
     fig, axes = _grid(len(maps), ncols=ncols, size=(3.4, 2.2))
     for ax, (title, (steps, M)) in zip(axes, maps.items()):
         M = np.asarray(M, dtype=float)
-        im = ax.imshow(M, cmap="magma", aspect="auto", interpolation="nearest",
-                       extent=(float(steps[0]), float(steps[-1]), M.shape[0] - 0.5, -0.5))
+        im = ax.imshow(
+            M,
+            cmap="magma",
+            aspect="auto",
+            interpolation="nearest",
+            extent=(float(steps[0]), float(steps[-1]), M.shape[0] - 0.5, -0.5),
+        )
         ax.set_yticks(range(M.shape[0]))
         ax.set_title(title, fontsize=8)
         ax.set_xlabel("step")

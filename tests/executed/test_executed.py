@@ -1,6 +1,7 @@
-"""Checks of the executed smoke copies (run after `grokbook reproduce --profile smoke`, not with the unit
-tests): every implemented claim ran top to bottom once without errors, and its ledger records every
-parameter of its notebook, the profile, the verdict and the evidence that entered it."""
+"""Checks of the executed smoke copies (run after `grokbook reproduce --profile smoke`, not with the
+unit tests): every implemented claim ran top to bottom once without errors, and its ledger records
+every parameter of its notebook, the profile, the verdict and the evidence that entered it."""
+
 from pathlib import Path
 
 import nbformat

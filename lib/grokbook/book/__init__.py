@@ -1,1 +1,2 @@
-"""Book layer: the claim registry, the ledger, the scorecard, page generation and notebook execution."""
+"""Book layer: the claim registry, the ledger, the scorecard, page generation and notebook
+execution."""

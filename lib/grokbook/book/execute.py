@@ -1,12 +1,14 @@
 """Executing claim notebooks: parameter resolution (notebook defaults, shared grid, smoke file, user
-overrides), one claim (`run_claim`), every claim (`reproduce`, optionally until a deadline), the planning
-pass (`plan`), and the ledger fields only the runner knows (every parameter as papermill ran it, the
-profile, the source digest).
+overrides), one claim (`run_claim`), every claim (`reproduce`, optionally until a deadline), the
+planning pass (`plan`), and the ledger fields only the runner knows (every parameter as papermill
+ran it, the profile, the source digest).
 
-Two choices of the runner reach the training layer through the environment of the process that trains
-(the notebook kernels inherit it): compiled steps ($GROKBOOK_COMPILE) and the deadline ($GROKBOOK_DEADLINE);
-`grokbook.training.cache` is the only reader (`runner_settings` sets them for the duration of one call).
+Two choices of the runner reach the training layer through the environment of the process that
+trains (the notebook kernels inherit it): compiled steps ($GROKBOOK_COMPILE) and the deadline
+($GROKBOOK_DEADLINE); `grokbook.training.cache` is the only reader (`runner_settings` sets them for
+the duration of one call).
 """
+
 from __future__ import annotations
 
 import json
@@ -30,15 +32,20 @@ PROFILES = ("smoke", "paper")
 
 
 class Stopped(UsageError):
-    """A claim stopped at its deadline: its training checkpoint is kept, the claim has no new ledger entry."""
+    """A claim stopped at its deadline: its training checkpoint is kept, the claim has no new ledger
+    entry."""
 
 
 @contextmanager
 def runner_settings(compile_step: bool = False, deadline: Optional[float] = None):
-    """Set, for the duration of the block, the runner's choices that the training layer reads: compiled
-    steps and the deadline (a time.time() value); the previous environment is restored afterwards."""
-    new = {"GROKBOOK_COMPILE": "1" if compile_step else None,
-           "GROKBOOK_DEADLINE": None if deadline is None else repr(float(deadline))}
+    """Set, for the duration of the block, the runner's choices that the training layer reads:
+    compiled steps and the deadline (a time.time() value); the previous environment is restored
+    afterwards.
+    """
+    new = {
+        "GROKBOOK_COMPILE": "1" if compile_step else None,
+        "GROKBOOK_DEADLINE": None if deadline is None else repr(float(deadline)),
+    }
     old = {k: os.environ.get(k) for k in new}
     try:
         for k, v in new.items():
@@ -58,11 +65,12 @@ def runner_settings(compile_step: bool = False, deadline: Optional[float] = None
 def parse_value(name: str, text: str):
     """-p values are YAML/Python literals: 59, 1e-3, "[7, 8, 9]", add, true."""
     import ast
+
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise UsageError(f"-p {name}: cannot parse {text!r} as a literal ({e.problem})") from e
-    if isinstance(value, str):          # YAML 1.1 reads 1e-3 as a string; Python literal syntax fixes that
+    if isinstance(value, str):  # YAML 1.1 reads 1e-3 as a string; Python literal syntax fixes that
         try:
             value = ast.literal_eval(text)
         except (ValueError, SyntaxError):
@@ -70,24 +78,43 @@ def parse_value(name: str, text: str):
     return value
 
 
-SHARED_FIELDS = ("p", "train_frac", "lr", "weight_decay", "steps", "batch_size", "eval_every", "snapshot_every",
-                 "device")   # notebook parameters that are RunConfig fields of the same name
+SHARED_FIELDS = (
+    "p",
+    "train_frac",
+    "lr",
+    "weight_decay",
+    "steps",
+    "batch_size",
+    "eval_every",
+    "snapshot_every",
+    "device",
+)  # notebook parameters that are RunConfig fields of the same name
 
 
 def check_parameters(values: dict) -> None:
-    """Validate the parameters every notebook shares, before a kernel starts, by building the RunConfig of every
-    (op, seed) they name — the same checks and messages as inside the notebook. Raises ConfigError."""
+    """Validate the parameters every notebook shares, before a kernel starts, by building the
+    RunConfig of every (op, seed) they name — the same checks and messages as inside the notebook.
+    Raises ConfigError.
+    """
     seeds, ops = values.get("seeds", [0]), values.get("ops", ["add"])
-    if "task_sets" in values and "ops" not in values:           # multitask notebooks name task sets, not ops
+    if "task_sets" in values and "ops" not in values:  # multitask notebooks name task sets, not ops
         from grokbook.training.tasks import TASK_SETS
+
         sets = values["task_sets"]
         bad = [t for t in sets if t not in TASK_SETS] if isinstance(sets, list) and sets else [sets]
         if bad:
-            raise ConfigError(f"task_sets={sets!r}: unknown or empty; choose from {list(TASK_SETS)}")
+            raise ConfigError(
+                f"task_sets={sets!r}: unknown or empty; choose from {list(TASK_SETS)}"
+            )
         ops = [list(TASK_SETS[t]) for t in sets]
-    if not isinstance(seeds, list) or not seeds or not all(
-            isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in seeds):
-        raise ConfigError(f"seeds={seeds!r} must be a non-empty list of integers >= 0, e.g. [7, 8, 9]")
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in seeds)
+    ):
+        raise ConfigError(
+            f"seeds={seeds!r} must be a non-empty list of integers >= 0, e.g. [7, 8, 9]"
+        )
     if not isinstance(ops, list) or not ops:
         raise ConfigError(f"ops={ops!r} must be a list of operation names, e.g. [add, mul]")
     shared = {k: values[k] for k in SHARED_FIELDS if k in values}
@@ -97,21 +124,30 @@ def check_parameters(values: dict) -> None:
 
 
 def notebook_parameters(nb: Path) -> dict:
-    """Name -> default of the notebook's `parameters` cell (plain `name = literal` lines, possibly multi-line)."""
+    """Name -> default of the notebook's `parameters` cell (plain `name = literal` lines, possibly
+    multi-line)."""
     import ast
     import nbformat
-    cells = [c for c in nbformat.read(nb, as_version=4).cells
-             if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+
+    cells = [
+        c
+        for c in nbformat.read(nb, as_version=4).cells
+        if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])
+    ]
     if not cells:
         raise UsageError(f"{nb}: no code cell tagged `parameters`")
-    return {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(cells[0].source).body
-            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    return {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in ast.parse(cells[0].source).body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+    }
 
 
 def profile_values(claim_id: str, nb: Path) -> dict:
-    """Smoke-profile overrides of a claim: its shared grid's smoke values, then its own smoke file (which
-    may only hold parameters the claim owns, not the grid's)."""
+    """Smoke-profile overrides of a claim: its shared grid's smoke values, then its own smoke file
+    (which may only hold parameters the claim owns, not the grid's)."""
     from grokbook.papers.grid import grid_of
+
     grid = grid_of(claim_id)
     own_file = nb.with_suffix(".smoke.yaml")
     own = (yaml.safe_load(own_file.read_text()) or {}) if own_file.exists() else {}
@@ -119,23 +155,34 @@ def profile_values(claim_id: str, nb: Path) -> dict:
         return own
     clash = sorted(set(own) & set(grid.paper))
     if clash:
-        raise UsageError(f"{own_file.name} sets {clash}, which belong to the shared grid {grid.name}; "
-                         "change them in the grid's definition")
+        raise UsageError(
+            f"{own_file.name} sets {clash}, which belong to the shared grid {grid.name}; "
+            "change them in the grid's definition"
+        )
     return {**grid.smoke, **own}
 
 
 def executed_parameters(nb: Path, executed: Path) -> dict:
-    """Every parameter of an executed notebook: its defaults with papermill's injected values on top."""
+    """Every parameter of an executed notebook: its defaults with papermill's injected values on
+    top."""
     import nbformat
-    injected = nbformat.read(executed, as_version=4).metadata.get("papermill", {}).get("parameters", {})
+
+    injected = (
+        nbformat.read(executed, as_version=4).metadata.get("papermill", {}).get("parameters", {})
+    )
     return {**notebook_parameters(nb), **injected}
 
 
-def resolve(claim_id: str, profile: str, user: list[tuple[str, str]]) -> tuple[registry.Claim, Path, dict, str]:
-    """Claim, source notebook, parameters to inject, and the profile label ("smoke", "paper", "<p>+custom")."""
+def resolve(
+    claim_id: str, profile: str, user: list[tuple[str, str]]
+) -> tuple[registry.Claim, Path, dict, str]:
+    """Claim, source notebook, parameters to inject, and the profile label ("smoke", "paper",
+    "<p>+custom")."""
     claim = registry.get(claim_id)
     if claim.notebook is None:
-        raise UsageError(f"{claim_id} is pending: no notebook implements it yet (see `grokbook claims`)")
+        raise UsageError(
+            f"{claim_id} is pending: no notebook implements it yet (see `grokbook claims`)"
+        )
     if profile not in PROFILES:
         raise UsageError(f"--profile {profile!r} is unknown; choose one of {list(PROFILES)}")
     nb = project_root() / claim.notebook
@@ -145,11 +192,14 @@ def resolve(claim_id: str, profile: str, user: list[tuple[str, str]]) -> tuple[r
         params |= profile_values(claim.id, nb)
     for name, text in user:
         if name not in defaults:
-            raise UsageError(f"-p {name}: {claim_id} has no parameter {name!r}; its parameters are: "
-                           f"{', '.join(n for n in defaults if n != 'profile')}")
+            raise UsageError(
+                f"-p {name}: {claim_id} has no parameter {name!r}; its parameters are: "
+                f"{', '.join(n for n in defaults if n != 'profile')}"
+            )
         params[name] = parse_value(name, text)
     if "device" in defaults and not any(n == "device" for n, _ in user) and profile == "paper":
         import torch
+
         params["device"] = "cuda" if torch.cuda.is_available() else "cpu"
     label = profile + ("+custom" if user else "")
     params["profile"] = label
@@ -158,9 +208,12 @@ def resolve(claim_id: str, profile: str, user: list[tuple[str, str]]) -> tuple[r
 
 
 def source_digest(nb: Path, profile: str) -> str:
-    """What an executed claim depends on: the notebook, its smoke overrides (smoke profile) and the library
-    source. A ledger entry carrying the current digest is up to date and `reproduce` skips its claim."""
+    """What an executed claim depends on: the notebook, its smoke overrides (smoke profile) and the
+    library source. A ledger entry carrying the current digest is up to date and `reproduce` skips
+    its claim.
+    """
     import hashlib
+
     h = hashlib.sha256(nb.read_bytes())
     smoke = nb.with_suffix(".smoke.yaml")
     if profile == "smoke" and smoke.exists():
@@ -172,64 +225,98 @@ def source_digest(nb: Path, profile: str) -> str:
 
 
 def is_current(claim: registry.Claim, profile: str) -> bool:
-    """Whether the claim's executed notebook and ledger for this profile exist and carry the current digest."""
+    """Whether the claim's executed notebook and ledger for this profile exist and carry the current
+    digest."""
     out = scorecard.executed_path(claim, profile)
     entry = ledger.read(scorecard.ledger_for(out))
-    return (entry is not None and out.exists() and entry.get("profile") == profile
-            and entry.get("source_digest") == source_digest(project_root() / claim.notebook, profile))
+    return (
+        entry is not None
+        and out.exists()
+        and entry.get("profile") == profile
+        and entry.get("source_digest") == source_digest(project_root() / claim.notebook, profile)
+    )
 
 
-def run_claim(claim_id: str, profile: str = "smoke", user: list[tuple[str, str]] = (),
-              output: Path | None = None, compile_step: Optional[bool] = None) -> Path:
-    """Execute one claim notebook with papermill; returns the executed notebook's path. compile_step: train
-    with compiled steps (None: as the enclosing `runner_settings` says). A claim whose training reaches the
-    deadline raises Stopped (its checkpoint is kept; the next run resumes from it)."""
+def run_claim(
+    claim_id: str,
+    profile: str = "smoke",
+    user: list[tuple[str, str]] = (),
+    output: Path | None = None,
+    compile_step: Optional[bool] = None,
+) -> Path:
+    """Execute one claim notebook with papermill; returns the executed notebook's path.
+    compile_step: train with compiled steps (None: as the enclosing `runner_settings` says). A claim
+    whose training reaches the deadline raises Stopped (its checkpoint is kept; the next run resumes
+    from it)."""
     if compile_step is not None:
         with runner_settings(compile_step, _deadline_now()):
             return run_claim(claim_id, profile, user, output)
     import papermill
     from grokbook.training.cache import compile_requested
+
     claim, nb, params, label = resolve(claim_id, profile, list(user))
     out = Path(output) if output else scorecard.executed_path(claim, "custom" if user else profile)
     out.parent.mkdir(parents=True, exist_ok=True)
     led = scorecard.ledger_for(out)
-    led.unlink(missing_ok=True)                        # a failed run must not leave an older verdict behind
+    led.unlink(missing_ok=True)  # a failed run must not leave an older verdict behind
     os.environ["GROKBOOK_LEDGER"] = str(led.resolve())
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # busy-waiting threads stall shared CPUs
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")    # numpy's small Gram products: 10-20x slower threaded
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # busy-waiting threads stall shared CPUs
+    os.environ.setdefault(
+        "OPENBLAS_NUM_THREADS", "1"
+    )  # numpy's small Gram products: 10-20x slower threaded
     compiled = compile_requested()
-    shown = {k: v for k, v in params.items() if k != "profile"} | ({"compile_step": True} if compiled else {})
+    shown = {k: v for k, v in params.items() if k != "profile"} | (
+        {"compile_step": True} if compiled else {}
+    )
     print(f"[{claim_id}] profile={label} {shown} -> {out}", flush=True)
     t0 = time.perf_counter()
     try:
-        papermill.execute_notebook(str(nb), str(out), parameters=params, cwd=str(project_root()),
-                                   kernel_name="python3", progress_bar=False, log_output=False)
+        papermill.execute_notebook(
+            str(nb),
+            str(out),
+            parameters=params,
+            cwd=str(project_root()),
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+        )
     except papermill.PapermillExecutionError as e:
         if e.ename == "DeadlineReached":
             raise Stopped(f"{claim_id}: stopped at the deadline: {e.evalue}") from None
-        raise UsageError(f"{claim_id}: the notebook stopped with {e.ename}: {e.evalue} (see {out})") from None
+        raise UsageError(
+            f"{claim_id}: the notebook stopped with {e.ename}: {e.evalue} (see {out})"
+        ) from None
     finally:
         os.environ.pop("GROKBOOK_LEDGER", None)
     entry = json.loads(led.read_text()) if led.exists() else None
     if entry is None:
-        raise UsageError(f"{claim_id}: the notebook finished without recording a ledger entry ({led})")
-    entry["parameters"] = executed_parameters(nb, out)   # as papermill ran it, no hand-written list
+        raise UsageError(
+            f"{claim_id}: the notebook finished without recording a ledger entry ({led})"
+        )
+    entry["parameters"] = executed_parameters(nb, out)  # as papermill ran it, no hand-written list
     entry["profile"] = label
     entry["compile_step"] = compiled
-    entry["source_digest"] = source_digest(nb, profile)   # reproduce skips current entries; stale otherwise
+    entry["source_digest"] = source_digest(
+        nb, profile
+    )  # reproduce skips current entries; stale otherwise
     ledger.write(led, entry)
-    print(f"[{claim_id}] verdict: {entry['verdict']} | ours: {entry['our_value']} | "
-          f"{time.perf_counter() - t0:.0f} s | ledger {led}", flush=True)
+    print(
+        f"[{claim_id}] verdict: {entry['verdict']} | ours: {entry['our_value']} | "
+        f"{time.perf_counter() - t0:.0f} s | ledger {led}",
+        flush=True,
+    )
     return out
 
 
 def collect_plan(claims: list[registry.Claim], profile: str) -> dict:
-    """Planning pass: execute each notebook until its first training call ($GROKBOOK_PLAN makes load_or_train
-    record the missing runs and stop). -> {(config, hook key): [claim ids that asked for it]}, in first-seen
-    order; later training calls of a notebook (runs that depend on earlier results) are not seen."""
+    """Planning pass: execute each notebook until its first training call ($GROKBOOK_PLAN makes
+    load_or_train record the missing runs and stop). -> {(config, hook key): [claim ids that asked
+    for it]}, in first-seen order; later training calls of a notebook (runs that depend on earlier
+    results) are not seen."""
     import tempfile
     import papermill
     from grokbook.training.cache import plan_entries
+
     needs: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -238,10 +325,16 @@ def collect_plan(claims: list[registry.Claim], profile: str) -> dict:
                 print(f"plan [{i}/{len(claims)}] {claim.id}", flush=True)
                 os.environ["GROKBOOK_PLAN"] = str(Path(tmp) / f"{i}.jsonl")
                 try:
-                    papermill.execute_notebook(str(nb), str(Path(tmp) / "plan.ipynb"), parameters=params,
-                                               cwd=str(project_root()), kernel_name="python3", progress_bar=False)
+                    papermill.execute_notebook(
+                        str(nb),
+                        str(Path(tmp) / "plan.ipynb"),
+                        parameters=params,
+                        cwd=str(project_root()),
+                        kernel_name="python3",
+                        progress_bar=False,
+                    )
                 except papermill.PapermillExecutionError:
-                    pass                       # PlanComplete (or an error the real pass will report)
+                    pass  # PlanComplete (or an error the real pass will report)
                 for entry in plan_entries(Path(tmp) / f"{i}.jsonl"):
                     needs.setdefault(entry, []).append(claim.id)
         finally:
@@ -250,23 +343,31 @@ def collect_plan(claims: list[registry.Claim], profile: str) -> dict:
 
 
 def plan_and_train(claims: list[registry.Claim], profile: str) -> None:
-    """Train every run the planning pass found (hooked ones excepted) at once, in stacks of compatible runs
-    across notebooks, before the notebooks execute."""
+    """Train every run the planning pass found (hooked ones excepted) at once, in stacks of
+    compatible runs across notebooks, before the notebooks execute."""
     from grokbook.training.cache import load_or_train
-    cfgs = [c for c, hook in collect_plan(claims, profile) if not hook]   # distinct, first-seen order
+
+    cfgs = [
+        c for c, hook in collect_plan(claims, profile) if not hook
+    ]  # distinct, first-seen order
     print(f"plan: {len(cfgs)} run(s) to train before executing the notebooks", flush=True)
     if cfgs:
         load_or_train(cfgs)
 
 
 def claims_to_run(profile: str, paper: str | None, force: bool) -> list[registry.Claim]:
-    """Implemented claims (of one paper) whose ledger entry for this profile is not current (all with force)."""
+    """Implemented claims (of one paper) whose ledger entry for this profile is not current (all
+    with force)."""
     if profile not in PROFILES:
         raise UsageError(f"--profile {profile!r} is unknown; choose one of {list(PROFILES)}")
     todo, implemented = [], [c for c in registry.claims(paper) if c.notebook is not None]
     for claim in implemented:
         if not force and is_current(claim, profile):
-            print(f"[{claim.id}] current ({profile} ledger matches the notebook and library): skipped", flush=True)
+            print(
+                f"[{claim.id}] current ({profile} ledger matches the notebook and library): "
+                "skipped",
+                flush=True,
+            )
         else:
             todo.append(claim)
     print(f"--profile {profile}: {len(todo)} of {len(implemented)} claim(s) to run", flush=True)
@@ -274,56 +375,88 @@ def claims_to_run(profile: str, paper: str | None, force: bool) -> list[registry
 
 
 def plan(profile: str, paper: str | None, force: bool, out: Path | None) -> None:
-    """Print (and write as JSON) the runs `reproduce` would train for these claims, grouped into stacks."""
+    """Print (and write as JSON) the runs `reproduce` would train for these claims, grouped into
+    stacks."""
     from grokbook.training.cache import plan_stacks
+
     todo = claims_to_run(profile, paper, force)
     rows = plan_stacks(collect_plan(todo, profile))
-    total = {"stacks": len(rows), "runs": sum(r["runs"] for r in rows),
-             "run_steps": sum(r["run_steps"] for r in rows), "snapshot_gb": round(sum(r["snapshot_gb"] for r in rows), 2),
-             "hooked_runs": sum(r["runs"] for r in rows if r["hook"])}
-    print(f"\n{'runs':>5} {'p':>4} {'d':>4} {'L':>2} {'T':>2} {'steps':>8} {'run-steps':>11} {'probe':>6} "
-          f"{'snap GB':>8} hook claims")
+    total = {
+        "stacks": len(rows),
+        "runs": sum(r["runs"] for r in rows),
+        "run_steps": sum(r["run_steps"] for r in rows),
+        "snapshot_gb": round(sum(r["snapshot_gb"] for r in rows), 2),
+        "hooked_runs": sum(r["runs"] for r in rows if r["hook"]),
+    }
+    print(
+        f"\n{'runs':>5} {'p':>4} {'d':>4} {'L':>2} {'T':>2} {'steps':>8} {'run-steps':>11} "
+        f"{'probe':>6} {'snap GB':>8} hook claims"
+    )
     for r in rows:
-        print(f"{r['runs']:5d} {r['p']:4d} {r['d_model']:4d} {r['n_layers']:2d} {r['n_tasks']:2d} {r['steps']:8d} "
-              f"{r['run_steps']:11,d} {r['probe_every']:6d} {r['snapshot_gb']:8.2f} {r['hook'] or '-'} "
-              f"{', '.join(r['claims'])}")
-    print(f"total: {total['runs']} runs in {total['stacks']} stacks, {total['run_steps']:,} run-steps at most "
-          f"({total['hooked_runs']} hooked runs train in the real pass), {total['snapshot_gb']} GB of snapshots; "
-          f"first training call of each notebook only")
+        print(
+            f"{r['runs']:5d} {r['p']:4d} {r['d_model']:4d} {r['n_layers']:2d} {r['n_tasks']:2d} "
+            f"{r['steps']:8d} {r['run_steps']:11,d} {r['probe_every']:6d} {r['snapshot_gb']:8.2f} "
+            f"{r['hook'] or '-'} {', '.join(r['claims'])}"
+        )
+    print(
+        f"total: {total['runs']} runs in {total['stacks']} stacks, {total['run_steps']:,} "
+        f"run-steps at most ({total['hooked_runs']} hooked runs train in the real pass), "
+        f"{total['snapshot_gb']} GB of snapshots; first training call of each notebook only"
+    )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({"profile": profile, "paper": paper, "claims": [c.id for c in todo],
-                                   "total": total, "stacks": rows}, indent=1))
+        out.write_text(
+            json.dumps(
+                {
+                    "profile": profile,
+                    "paper": paper,
+                    "claims": [c.id for c in todo],
+                    "total": total,
+                    "stacks": rows,
+                },
+                indent=1,
+            )
+        )
         print(f"written {out}")
 
 
 def _deadline_now() -> Optional[float]:
     from grokbook.training.cache import deadline
+
     return deadline()
 
 
 def _run_detached(claim_id: str, profile: str) -> tuple[int, str]:
-    """`grokbook run` of one claim in its own process (its own environment and ledger path); exit status and
-    output, with progress-bar redraws collapsed to their last state. The process inherits the runner's
-    settings (compiled steps, deadline) from the environment."""
+    """`grokbook run` of one claim in its own process (its own environment and ledger path); exit
+    status and output, with progress-bar redraws collapsed to their last state. The process inherits
+    the runner's settings (compiled steps, deadline) from the environment."""
     import subprocess
-    proc = subprocess.run([sys.executable, "-m", "grokbook.cli", "run", claim_id, "--profile", profile],
-                          capture_output=True, text=True, cwd=str(project_root()))
-    text = "\n".join(seg.split("\r")[-1] for seg in (proc.stdout + proc.stderr).splitlines()
-                     if seg.split("\r")[-1].strip() and "Kernel is running over TCP" not in seg)
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "grokbook.cli", "run", claim_id, "--profile", profile],
+        capture_output=True,
+        text=True,
+        cwd=str(project_root()),
+    )
+    text = "\n".join(
+        seg.split("\r")[-1]
+        for seg in (proc.stdout + proc.stderr).splitlines()
+        if seg.split("\r")[-1].strip() and "Kernel is running over TCP" not in seg
+    )
     return proc.returncode, text
 
 
 def last_wall_s(claim: registry.Claim, profile: str) -> Optional[float]:
-    """Wall time of the claim's last recorded execution in this profile (the deadline's estimate), or None."""
+    """Wall time of the claim's last recorded execution in this profile (the deadline's estimate),
+    or None."""
     entry = ledger.read(scorecard.ledger_for(scorecard.executed_path(claim, profile)))
     wall = (entry or {}).get("wall_s")
     return float(wall) if isinstance(wall, (int, float)) else None
 
 
 def fits(claim: registry.Claim, profile: str, end: Optional[float]) -> Optional[str]:
-    """Why a claim is not started before the deadline `end` (a time.time() value), or None if it may start:
-    the deadline has passed, or its last recorded wall time is longer than the time left."""
+    """Why a claim is not started before the deadline `end` (a time.time() value), or None if it may
+    start: the deadline has passed, or its last recorded wall time is longer than the time left."""
     if end is None:
         return None
     left = end - time.time()
@@ -335,22 +468,35 @@ def fits(claim: registry.Claim, profile: str, end: Optional[float]) -> Optional[
     return None
 
 
-def reproduce(profile: str, paper: str | None, force: bool, plan: bool, jobs: int = 1,
-              deadline_s: Optional[float] = None, compile_step: bool = False) -> list[str]:
+def reproduce(
+    profile: str,
+    paper: str | None,
+    force: bool,
+    plan: bool,
+    jobs: int = 1,
+    deadline_s: Optional[float] = None,
+    compile_step: bool = False,
+) -> list[str]:
     """Execute every implemented claim (of one paper), skipping those whose ledger entry is current.
-    With deadline_s, no claim starts after that many seconds (nor one whose last execution took longer than
-    the time left), and a training stack still running then writes its checkpoint and stops; everything
-    finished is kept and the same command resumes. Returns the ids of the claims left for a later run."""
+    With deadline_s, no claim starts after that many seconds (nor one whose last execution took
+    longer than the time left), and a training stack still running then writes its checkpoint and
+    stops; everything finished is kept and the same command resumes. Returns the ids of the claims
+    left for a later run.
+    """
     if deadline_s is not None and deadline_s <= 0:
-        raise UsageError(f"--deadline {deadline_s:g} is out of range; it must be a number of seconds > 0")
+        raise UsageError(
+            f"--deadline {deadline_s:g} is out of range; it must be a number of seconds > 0"
+        )
     end = None if deadline_s is None else time.time() + deadline_s
     with runner_settings(compile_step, end):
         return _reproduce(profile, paper, force, plan, jobs, end)
 
 
-def _reproduce(profile: str, paper: str | None, force: bool, plan: bool, jobs: int,
-               end: Optional[float]) -> list[str]:
+def _reproduce(
+    profile: str, paper: str | None, force: bool, plan: bool, jobs: int, end: Optional[float]
+) -> list[str]:
     from grokbook.training.train import DeadlineReached
+
     todo = claims_to_run(profile, paper, force)
     failed, left = [], []
     if plan and todo:
@@ -359,12 +505,15 @@ def _reproduce(profile: str, paper: str | None, force: bool, plan: bool, jobs: i
         except DeadlineReached as e:
             print(f"plan: {e}; no claim started", flush=True)
             return _report_left([c.id for c in todo], failed)
-    if jobs > 1:          # claims in registry order, `jobs` at a time; shared runs are trained once (run locks)
+    if (
+        jobs > 1
+    ):  # claims in registry order, `jobs` at a time; shared runs are trained once (run locks)
         from concurrent.futures import ThreadPoolExecutor
 
         def job(claim):
             why = fits(claim, profile, end)
             return (None, why) if why else _run_detached(claim.id, profile)
+
         with ThreadPoolExecutor(jobs) as pool:
             futures = [pool.submit(job, c) for c in todo]
             for i, (claim, fut) in enumerate(zip(todo, futures), 1):
@@ -375,7 +524,7 @@ def _reproduce(profile: str, paper: str | None, force: bool, plan: bool, jobs: i
                     continue
                 print(f"[{i}/{len(todo)}] {text}", flush=True)
                 if code != 0:
-                    (left if code == 3 else failed).append(claim.id)      # 3: stopped at the deadline
+                    (left if code == 3 else failed).append(claim.id)  # 3: stopped at the deadline
     else:
         for i, claim in enumerate(todo, 1):
             why = fits(claim, profile, end)
@@ -397,8 +546,11 @@ def _reproduce(profile: str, paper: str | None, force: bool, plan: bool, jobs: i
 
 def _report_left(left: list[str], failed: list[str]) -> list[str]:
     if left:
-        print(f"deadline: {len(left)} claim(s) left for a later run (finished claims and training "
-              f"checkpoints are kept; the same command continues): {', '.join(left)}", flush=True)
+        print(
+            f"deadline: {len(left)} claim(s) left for a later run (finished claims and training "
+            f"checkpoints are kept; the same command continues): {', '.join(left)}",
+            flush=True,
+        )
     if failed:
         raise UsageError(f"{len(failed)} claim(s) failed: {', '.join(failed)}")
     return left
@@ -411,5 +563,7 @@ def print_claims(as_json: bool) -> None:
         return
     print(f"{'claim':38} {'status':9} {'verdict':15} {'profile':13} paper value | our value")
     for r in rows:
-        print(f"{r['id']:38} {r['status']:9} {r['verdict'] or '-':15} {r['profile'] or '-':13} "
-              f"{r['paper_value']} | {r['our_value'] or '-'}")
+        print(
+            f"{r['id']:38} {r['status']:9} {r['verdict'] or '-':15} {r['profile'] or '-':13} "
+            f"{r['paper_value']} | {r['our_value'] or '-'}"
+        )

@@ -1,11 +1,13 @@
-"""Assemble the Jupyter Book in build/book-src/ and build it into build/html/ (Sphinx warnings are errors).
+"""Assemble the Jupyter Book in build/book-src/ and build it into build/html/ (Sphinx warnings are
+errors).
 
-Static pages come from book/ (intro, setup, rerun, _config.yml, assets). Generated here: one index page per
-paper (citation, claims, verdicts), one page per implemented claim (its executed notebook, paper profile
-preferred, else the smoke copy) with a result box on top, the scorecard with its verdict-count figure, and
-_toc.yml. Cross-page numbers are written from the ledger JSON, never glued (a glue key does not resolve
-across pages).
+Static pages come from book/ (intro, setup, rerun, _config.yml, assets). Generated here: one index
+page per paper (citation, claims, verdicts), one page per implemented claim (its executed notebook,
+paper profile preferred, else the smoke copy) with a result box on top, the scorecard with its
+verdict-count figure, and _toc.yml. Cross-page numbers are written from the ledger JSON, never glued
+(a glue key does not resolve across pages).
 """
+
 from __future__ import annotations
 
 import re
@@ -24,30 +26,58 @@ from grokbook.errors import UsageError
 from grokbook.papers.verdict import MEANING
 from grokbook.paths import build_root, project_root
 
-SETUP = {   # which of our setups each paper's pages use (details: setup.md)
-    "power": "the shared 2-token **encoder variant** (pre-LN, one readout at position 0), not the decoder of "
-             "Power et al.; their operations table, 3 seeds, training fraction and step budgets",
-    "curvature": "the shared-trunk encoder exactly as the paper's code builds it (p = 97, 2 layers, d_model 128, "
-                 "one head per operation, 290,401 parameters)",
-    "multitask": "the shared trunk with two heads (add, mul) or three (add, mul, a² + b²) on one split of the "
-                 "nonzero pairs; 315,427 parameters tri-task",
-    "holographic": "the tri-task shared trunk of the multi-task paper (315,427 parameters) and two larger "
-                   "trunks of our own resolution",
-    "spectral": "the single-task encoder of the curvature paper (290,401 parameters) and its tri-task trunk",
+SETUP = {  # which of our setups each paper's pages use (details: setup.md)
+    "power": "the shared 2-token **encoder variant** (pre-LN, one readout at position 0), not the "
+    "decoder of Power et al.; their operations table, 3 seeds, training fraction and step budgets",
+    "curvature": "the shared-trunk encoder exactly as the paper's code builds it (p = 97, 2 "
+    "layers, d_model 128, one head per operation, 290,401 parameters)",
+    "multitask": "the shared trunk with two heads (add, mul) or three (add, mul, a² + b²) on one "
+    "split of the nonzero pairs; 315,427 parameters tri-task",
+    "holographic": "the tri-task shared trunk of the multi-task paper (315,427 parameters) and two "
+    "larger trunks of our own resolution",
+    "spectral": "the single-task encoder of the curvature paper (290,401 parameters) and its "
+    "tri-task trunk",
 }
-SCALE = ("p", "ops", "task_sets", "seeds", "d_model", "n_layers", "lr", "weight_decay", "weight_decays",
-         "steps", "device")   # the run scale shown in the result box
+SCALE = (
+    "p",
+    "ops",
+    "task_sets",
+    "seeds",
+    "d_model",
+    "n_layers",
+    "lr",
+    "weight_decay",
+    "weight_decays",
+    "steps",
+    "device",
+)  # the run scale shown in the result box
 OUTCOMES = ledger.VERDICTS + ("not run", "pending")
-PROFILES = ("paper", "smoke")     # counted separately; a custom run is never shown in the book
-BADGE = {"reproduced": "success", "partial": "warning", "not reproduced": "danger",
-         "not supported": "danger", "inconclusive": "secondary", "not run": "light", "pending": "light"}
-BOX_CLASS = {"reproduced": "tip", "partial": "attention", "not reproduced": "danger",
-             "not supported": "error", "inconclusive": "note"}   # admonition colour per verdict
+PROFILES = ("paper", "smoke")  # counted separately; a custom run is never shown in the book
+BADGE = {
+    "reproduced": "success",
+    "partial": "warning",
+    "not reproduced": "danger",
+    "not supported": "danger",
+    "inconclusive": "secondary",
+    "not run": "light",
+    "pending": "light",
+}
+BOX_CLASS = {
+    "reproduced": "tip",
+    "partial": "attention",
+    "not reproduced": "danger",
+    "not supported": "error",
+    "inconclusive": "note",
+}  # admonition colour per verdict
 
 
 def esc(text) -> str:
     """Registry or ledger text made literal in Markdown (also inside a table cell)."""
-    return "–" if text in (None, "") else str(text).replace("|", "\\|").replace("*", "\\*").replace("$", "\\$")
+    return (
+        "–"
+        if text in (None, "")
+        else str(text).replace("|", "\\|").replace("*", "\\*").replace("$", "\\$")
+    )
 
 
 def outcome(row: dict) -> str:
@@ -65,27 +95,40 @@ def evidence(row: dict) -> str:
 
 
 def verdict_line(row: dict) -> str:
-    v = f"**{outcome(row)}**" + (f" ({base_profile(row)} profile, {evidence(row)})" if row["verdict"] else "")
-    return v + (" · **stale**" if row.get("stale") else "") + (" · optional" if row["optional"] else "")
+    v = f"**{outcome(row)}**" + (
+        f" ({base_profile(row)} profile, {evidence(row)})" if row["verdict"] else ""
+    )
+    return (
+        v
+        + (" · **stale**" if row.get("stale") else "")
+        + (" · optional" if row["optional"] else "")
+    )
 
 
 def counts(rows: list[dict]) -> str:
-    """Verdict counts per profile, e.g. "smoke: reproduced 3 · partial 2"; never summed across profiles."""
+    """Verdict counts per profile, e.g. "smoke: reproduced 3 · partial 2"; never summed across
+    profiles."""
     parts = []
     for prof in PROFILES:
         sub = [r for r in rows if base_profile(r) == prof]
         n = {o: sum(r["verdict"] == o for r in sub) for o in ledger.VERDICTS}
         if sub:
-            parts.append(f"{prof} profile: " + " · ".join(f"{o} **{k}**" for o, k in n.items() if k))
+            parts.append(
+                f"{prof} profile: " + " · ".join(f"{o} **{k}**" for o, k in n.items() if k)
+            )
     rest = {o: sum(outcome(r) == o for r in rows) for o in ("not run", "pending")}
     parts += [f"{o}: **{k}**" for o, k in rest.items() if k]
     return "; ".join(parts) or "no claims"
 
 
 def count_table(rows: list[dict]) -> list[str]:
-    """Markdown table: claims per verdict for each paper and profile (never added across profiles)."""
+    """Markdown table: claims per verdict for each paper and profile (never added across
+    profiles)."""
     meta = registry.papers()
-    lines = ["| paper | profile | " + " | ".join(OUTCOMES) + " | stale |", "|---" * (len(OUTCOMES) + 3) + "|"]
+    lines = [
+        "| paper | profile | " + " | ".join(OUTCOMES) + " | stale |",
+        "|---" * (len(OUTCOMES) + 3) + "|",
+    ]
     for key in [*registry.PAPER_ORDER, "all"]:
         sub = rows if key == "all" else [r for r in rows if r["paper"] == key]
         name = "**all**" if key == "all" else meta[key]["short"]
@@ -93,29 +136,53 @@ def count_table(rows: list[dict]) -> list[str]:
             ran = [r for r in sub if base_profile(r) == prof]
             if ran:
                 n = [sum(r["verdict"] == o for r in ran) for o in ledger.VERDICTS]
-                lines.append(f"| {name} | {prof} | " + " | ".join(map(str, n)) + " | – | – | "
-                             f"{sum(bool(r['stale']) for r in ran)} |")
+                lines.append(
+                    f"| {name} | {prof} | " + " | ".join(map(str, n)) + " | – | – | "
+                    f"{sum(bool(r['stale']) for r in ran)} |"
+                )
         rest = [sum(outcome(r) == o for r in sub) for o in ("not run", "pending")]
         if any(rest):
-            lines.append(f"| {name} | – | " + " | ".join(["–"] * len(ledger.VERDICTS)) + " | "
-                         + " | ".join(map(str, rest)) + " | – |")
+            lines.append(
+                f"| {name} | – | "
+                + " | ".join(["–"] * len(ledger.VERDICTS))
+                + " | "
+                + " | ".join(map(str, rest))
+                + " | – |"
+            )
     return lines
 
 
 def verdict_legend() -> list[str]:
-    return ["| verdict | meaning |", "|---|---|", *[f"| **{v}** | {m} |" for v, m in MEANING.items()]]
+    return [
+        "| verdict | meaning |",
+        "|---|---|",
+        *[f"| **{v}** | {m} |" for v, m in MEANING.items()],
+    ]
 
 
 def count_figure(rows: list[dict], path: Path) -> None:
     """Stacked bars: verdicts per paper, one bar per profile that has results."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    colours = {"reproduced": "#2e7d32", "partial": "#f9a825", "not reproduced": "#c62828",
-               "not supported": "#6a1b9a", "inconclusive": "#9e9e9e"}
-    bars = [(registry.papers()[k]["short"], prof, [r for r in rows if r["paper"] == k
-                                                   and base_profile(r) == prof])
-            for k in registry.PAPER_ORDER for prof in PROFILES]
+
+    colours = {
+        "reproduced": "#2e7d32",
+        "partial": "#f9a825",
+        "not reproduced": "#c62828",
+        "not supported": "#6a1b9a",
+        "inconclusive": "#9e9e9e",
+    }
+    bars = [
+        (
+            registry.papers()[k]["short"],
+            prof,
+            [r for r in rows if r["paper"] == k and base_profile(r) == prof],
+        )
+        for k in registry.PAPER_ORDER
+        for prof in PROFILES
+    ]
     bars = [b for b in bars if b[2]]
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(bars) + 1.2))
     labels = [f"{paper} ({prof})" for paper, prof, _ in bars]
@@ -134,26 +201,58 @@ def count_figure(rows: list[dict], path: Path) -> None:
 
 def scorecard_page(rows: list[dict]) -> str:
     meta, out = registry.papers(), [
-        "# Scorecard", "",
-        "Every claim of the five papers with the verdict of its execution: the paper-profile one where it "
-        "exists, else the CPU smoke one (column *profile*; smoke verdicts check the machinery and show the "
-        "phenomenon in small, they are not evidence about the papers' scale). *Evidence* is what entered the "
-        "verdict (runs, seeds or pairs that were measured, not those requested). A *stale* result was "
-        "computed by an older version of its notebook or of the library; re-run it. Each claim's page has "
-        "the paper's value, ours, the null and the rule. Verdicts are never added across profiles.", "",
-        "## The five verdicts", "", *verdict_legend(), "", "See {ref}`methods-verdicts` for how rules are "
-        "built and what minimum evidence they need.", "",
-        "## Verdicts per paper and profile", "", "```{image} verdict-counts.png", ":alt: verdict counts "
-        "per paper and profile", ":width: 560px", "```", "", *count_table(rows), ""]
+        "# Scorecard",
+        "",
+        "Every claim of the five papers with the verdict of its execution: the paper-profile one "
+        "where it exists, else the CPU smoke one (column *profile*; smoke verdicts check the "
+        "machinery and show the phenomenon in small, they are not evidence about the papers' "
+        "scale). *Evidence* is what entered the verdict (runs, seeds or pairs that were measured, "
+        "not those requested). A *stale* result was computed by an older version of its notebook "
+        "or of the library; re-run it. Each claim's page has the paper's value, ours, the null and "
+        "the rule. Verdicts are never added across profiles.",
+        "",
+        "## The five verdicts",
+        "",
+        *verdict_legend(),
+        "",
+        "See {ref}`methods-verdicts` for how rules are "
+        "built and what minimum evidence they need.",
+        "",
+        "## Verdicts per paper and profile",
+        "",
+        "```{image} verdict-counts.png",
+        ":alt: verdict counts " "per paper and profile",
+        ":width: 560px",
+        "```",
+        "",
+        *count_table(rows),
+        "",
+    ]
     for paper in registry.PAPER_ORDER:
         sub = [r for r in rows if r["paper"] == paper]
-        out += [f"## {meta[paper]['short']} — {meta[paper]['title']}", "", f"{counts(sub)}.", "",
-                "| claim | paper value | verdict | evidence | profile | stale |", "|---|---|---|---|---|---|"]
-        out += [f"| {claim_link(r, paper + '/')} | {esc(r['paper_value'])} | {verdict_cell(r)} | "
-                f"{evidence(r)} | {esc(base_profile(r))} | {'**stale**' if r['stale'] else '–'} |"
-                for r in sub]
+        out += [
+            f"## {meta[paper]['short']} — {meta[paper]['title']}",
+            "",
+            f"{counts(sub)}.",
+            "",
+            "| claim | paper value | verdict | evidence | profile | stale |",
+            "|---|---|---|---|---|---|",
+        ]
+        out += [
+            f"| {claim_link(r, paper + '/')} | {esc(r['paper_value'])} | {verdict_cell(r)} | "
+            f"{evidence(r)} | {esc(base_profile(r))} | {'**stale**' if r['stale'] else '–'} |"
+            for r in sub
+        ]
         pending = [r["id"] for r in sub if r["status"] == "pending"]
-        out += ["", f"Pending (no notebook yet): {', '.join(f'`{i}`' for i in pending)}." if pending else "", ""]
+        out += [
+            "",
+            (
+                f"Pending (no notebook yet): {', '.join(f'`{i}`' for i in pending)}."
+                if pending
+                else ""
+            ),
+            "",
+        ]
     return "\n".join(out)
 
 
@@ -164,7 +263,8 @@ def verdict_cell(row: dict) -> str:
 
 
 def claim_link(row: dict, folder: str) -> str:
-    """The claim ID linked to its page (pending claims: to their paper's index, or plain on that index)."""
+    """The claim ID linked to its page (pending claims: to their paper's index, or plain on that
+    index)."""
     if row["status"] == "pending":
         return f"{{doc}}`{row['id']} <{folder}index>`" if folder else f"`{row['id']}`"
     return f"{{doc}}`{row['id']} <{folder}{row['id'].split('.', 1)[1]}>`"
@@ -172,86 +272,142 @@ def claim_link(row: dict, folder: str) -> str:
 
 def paper_index(paper: str) -> str:
     m, rows = registry.papers()[paper], scorecard.rows(paper)
-    out = [f"# {m['title']}", "", f"{m['authors']} ({m['year']}). *{m['title']}*. "
-           f"arXiv:[{m['arxiv']}](https://arxiv.org/abs/{m['arxiv']}).", "",
-           f"**Our setup:** {SETUP[paper]}. See {{doc}}`../setup`.", "", f"Verdicts: {counts(rows)}.", "",
-           "| claim | what it says | figure | verdict |", "|---|---|---|---|"]
+    out = [
+        f"# {m['title']}",
+        "",
+        f"{m['authors']} ({m['year']}). *{m['title']}*. "
+        f"arXiv:[{m['arxiv']}](https://arxiv.org/abs/{m['arxiv']}).",
+        "",
+        f"**Our setup:** {SETUP[paper]}. See {{doc}}`../setup`.",
+        "",
+        f"Verdicts: {counts(rows)}.",
+        "",
+        "| claim | what it says | figure | verdict |",
+        "|---|---|---|---|",
+    ]
     claims = {c.id: c for c in registry.claims(paper)}
-    out += [f"| {claim_link(r, '')} | {esc(r['title'])} | {esc(claims[r['id']].figure)} | {verdict_line(r)} |"
-            for r in rows]
+    out += [
+        f"| {claim_link(r, '')} | {esc(r['title'])} | {esc(claims[r['id']].figure)} | "
+        f"{verdict_line(r)} |"
+        for r in rows
+    ]
     pending = [c for c in claims.values() if c.notebook is None]
     if pending:
         out += ["", "## Pending claims", "", "No notebook implements these yet.", ""]
         for c in pending:
-            out += [f"### `{c.id}`{' (optional)' if c.optional else ''}", "", f"**{esc(c.title)}.** {esc(c.statement)}",
-                    "", f"*Paper value:* {esc(c.paper_value)}" + (f" ({c.figure})" if c.figure else "") + ".", ""]
+            out += [
+                f"### `{c.id}`{' (optional)' if c.optional else ''}",
+                "",
+                f"**{esc(c.title)}.** {esc(c.statement)}",
+                "",
+                f"*Paper value:* {esc(c.paper_value)}"
+                + (f" ({c.figure})" if c.figure else "")
+                + ".",
+                "",
+            ]
     return "\n".join(out) + "\n"
 
 
 def not_run_page(c: registry.Claim) -> str:
-    note = (f"This claim is implemented in `{c.notebook}` but has not been executed yet. Run `grokbook run {c.id}` "
-            f"(smoke profile, CPU) or `grokbook run {c.id} --profile paper` (the paper's scale), then `grokbook book`."
-            if (project_root() / c.notebook).exists() else
-            f"This claim's notebook, `{c.notebook}`, is registered but not in this checkout yet.")
-    return (f"# {esc(c.title)} (`{c.id}`)\n\n{esc(c.statement)}\n\n*Paper value:* {esc(c.paper_value)}"
-            f"{f' ({c.figure})' if c.figure else ''}.\n\n```{{note}}\n{note}\n```\n")
+    note = (
+        f"This claim is implemented in `{c.notebook}` but has not been executed yet. Run `grokbook "
+        f"run {c.id}` (smoke profile, CPU) or `grokbook run {c.id} --profile paper` (the paper's "
+        "scale), then `grokbook book`."
+        if (project_root() / c.notebook).exists()
+        else f"This claim's notebook, `{c.notebook}`, is registered but not in this checkout yet."
+    )
+    return (
+        f"# {esc(c.title)} (`{c.id}`)\n\n{esc(c.statement)}\n\n*Paper value:* {esc(c.paper_value)}"
+        f"{f' ({c.figure})' if c.figure else ''}.\n\n```{{note}}\n{note}\n```\n"
+    )
 
 
 def result_box(c: registry.Claim, entry: dict, stale: bool) -> str:
     """The result box at the top of a claim page, from its ledger entry."""
     prof = str(entry["profile"]).split("+")[0]
-    wall = f"{entry['wall_s'] / 60:.1f} min" if entry["wall_s"] >= 120 else f"{entry['wall_s']:.0f} s"
-    scale = ", ".join(f"{k} = {v}" for k, v in (entry.get("parameters") or {}).items() if k in SCALE)
+    wall = (
+        f"{entry['wall_s'] / 60:.1f} min" if entry["wall_s"] >= 120 else f"{entry['wall_s']:.0f} s"
+    )
+    scale = ", ".join(
+        f"{k} = {v}" for k, v in (entry.get("parameters") or {}).items() if k in SCALE
+    )
     n = entry.get("evidence_n")
-    rows = [("verdict", f"**{entry['verdict']}**"), ("paper", esc(c.paper_value)),
-            ("ours", esc(entry["our_value"])), ("null / control", esc(entry["null_value"])),
-            ("evidence", f"{n} {entry.get('evidence_unit', '')}".strip() if n is not None else "–"),
-            ("rule", esc(entry["rule"])),
-            ("profile", f"{prof} ({scale}; {esc(entry['device_name'] or entry['device'])}, "
-                        f"{entry['recorded'][:10]}, {wall})")]
-    note = ("\n\n**Smoke profile:** a small CPU setting that checks the code end to end and shows the "
-            "phenomenon in small; its verdict is not evidence about the paper's scale "
-            f"(`grokbook run {c.id} --profile paper` gives the paper-scale page; see {{doc}}`../rerun`)."
-            if prof == "smoke" else "")
+    rows = [
+        ("verdict", f"**{entry['verdict']}**"),
+        ("paper", esc(c.paper_value)),
+        ("ours", esc(entry["our_value"])),
+        ("null / control", esc(entry["null_value"])),
+        ("evidence", f"{n} {entry.get('evidence_unit', '')}".strip() if n is not None else "–"),
+        ("rule", esc(entry["rule"])),
+        (
+            "profile",
+            f"{prof} ({scale}; {esc(entry['device_name'] or entry['device'])}, "
+            f"{entry['recorded'][:10]}, {wall})",
+        ),
+    ]
+    note = (
+        "\n\n**Smoke profile:** a small CPU setting that checks the code end to end and shows the "
+        "phenomenon in small; its verdict is not evidence about the paper's scale (`grokbook run "
+        f"{c.id} --profile paper` gives the paper-scale page; see {{doc}}`../rerun`)."
+        if prof == "smoke"
+        else ""
+    )
     if stale:
-        note += ("\n\n**Stale:** this result was computed by an older version of the notebook or the "
-                 f"library. Re-run `grokbook run {c.id}` to refresh it.")
-    table = "```{list-table}\n:header-rows: 0\n:widths: 1 5\n\n" + "\n".join(
-        f"* - {k}\n  - {v}" for k, v in rows) + "\n```"
-    return (f"::::{{admonition}} Result: {entry['verdict']}\n:class: {BOX_CLASS[entry['verdict']]}\n"
-            f"{table}{note}\n::::")
+        note += (
+            "\n\n**Stale:** this result was computed by an older version of the notebook or the "
+            f"library. Re-run `grokbook run {c.id}` to refresh it."
+        )
+    table = (
+        "```{list-table}\n:header-rows: 0\n:widths: 1 5\n\n"
+        + "\n".join(f"* - {k}\n  - {v}" for k, v in rows)
+        + "\n```"
+    )
+    return (
+        f"::::{{admonition}} Result: {entry['verdict']}\n:class: {BOX_CLASS[entry['verdict']]}\n"
+        f"{table}{note}\n::::"
+    )
 
 
-HIDE = {"parameters": "hide-input", "injected-parameters": "hide-input"}   # collapsed on the page
+HIDE = {"parameters": "hide-input", "injected-parameters": "hide-input"}  # collapsed on the page
 
 
 def tidy_streams(nb) -> None:
-    """Merge each cell's consecutive stream outputs and apply carriage returns as a terminal would, so a
-    progress bar shows as its final line instead of one line per update."""
+    """Merge each cell's consecutive stream outputs and apply carriage returns as a terminal would,
+    so a progress bar shows as its final line instead of one line per update."""
     for cell in nb.cells:
         outs = []
         for o in cell.get("outputs", []):
-            if o.output_type == "stream" and outs and outs[-1].output_type == "stream" and outs[-1].name == o.name:
+            if (
+                o.output_type == "stream"
+                and outs
+                and outs[-1].output_type == "stream"
+                and outs[-1].name == o.name
+            ):
                 outs[-1].text += o.text
             else:
                 outs.append(o)
         for o in outs:
             if o.output_type == "stream":
-                o.text = "\n".join(([s for s in ln.split("\r") if s] or [""])[-1] for ln in o.text.split("\n"))
+                o.text = "\n".join(
+                    ([s for s in ln.split("\r") if s] or [""])[-1] for ln in o.text.split("\n")
+                )
         if cell.cell_type == "code":
             cell.outputs = outs
 
 
 def claim_page(c: registry.Claim, folder: Path) -> None:
-    """Write <folder>/<slug>.ipynb (executed notebook with the result box on top) or <slug>.md (not run)."""
+    """Write <folder>/<slug>.ipynb (executed notebook with the result box on top) or <slug>.md (not
+    run)."""
     entry, nb_path = scorecard.best_entry(c)
     if entry is None:
         (folder / f"{c.slug}.md").write_text(not_run_page(c))
         return
     nb = nbformat.read(nb_path, as_version=4)
     title, _, rest = nb.cells[0].source.partition("\n")
-    box = [nbformat.v4.new_markdown_cell(title), nbformat.v4.new_markdown_cell(
-        result_box(c, entry, scorecard.is_stale(c, entry)))]
+    box = [
+        nbformat.v4.new_markdown_cell(title),
+        nbformat.v4.new_markdown_cell(result_box(c, entry, scorecard.is_stale(c, entry))),
+    ]
     if rest.strip():
         box.append(nbformat.v4.new_markdown_cell(rest.strip()))
     for cell in box:
@@ -269,49 +425,74 @@ def benchmark_tables() -> list[str]:
     """One Markdown table per benchmark result file in benchmarks/results/ (written by
     benchmarks/stacked_training.py), with the device and versions it was measured on."""
     import json
+
     out = []
     for f in sorted((project_root() / "benchmarks" / "results").glob("stacked_training-*.json")):
         d = json.loads(f.read_text())
         env, rows = d["env"], d["rows"]
-        cols = [("stacked run-steps/s", "stacked_run_steps_per_s", "{:.1f}"),
-                ("sequential run-steps/s", "sequential_run_steps_per_s", "{:.1f}"),
-                ("stacked vs sequential", "speedup_vs_sequential", "{:.2f}×"),
-                ("papers' loop run-steps/s", "reference_run_steps_per_s", "{:.1f}"),
-                ("stacked vs papers' loop", "speedup_vs_reference", "{:.2f}×"),
-                ("compiled run-steps/s", "compiled_run_steps_per_s", "{:.1f}"),
-                ("compiled vs stacked", "compiled_speedup_vs_stacked", "{:.2f}×"),
-                ("compiled vs papers' loop", "compiled_speedup_vs_reference", "{:.2f}×"),
-                ("first compile s", "compile_s", "{:.0f}")]
+        cols = [
+            ("stacked run-steps/s", "stacked_run_steps_per_s", "{:.1f}"),
+            ("sequential run-steps/s", "sequential_run_steps_per_s", "{:.1f}"),
+            ("stacked vs sequential", "speedup_vs_sequential", "{:.2f}×"),
+            ("papers' loop run-steps/s", "reference_run_steps_per_s", "{:.1f}"),
+            ("stacked vs papers' loop", "speedup_vs_reference", "{:.2f}×"),
+            ("compiled run-steps/s", "compiled_run_steps_per_s", "{:.1f}"),
+            ("compiled vs stacked", "compiled_speedup_vs_stacked", "{:.2f}×"),
+            ("compiled vs papers' loop", "compiled_speedup_vs_reference", "{:.2f}×"),
+            ("first compile s", "compile_s", "{:.0f}"),
+        ]
         cols = [c for c in cols if all(c[1] in r for r in rows)]
-        out += [f"### {env['device']} · {env['scale']} model", "",
-                f"{env.get('device_name') or env['device']}; torch {env['torch']}, {env['threads']} CPU threads, "
-                f"model {env['model']}; {rows[0]['steps']} steps per run; file `benchmarks/results/{f.name}`.", "",
-                "| R | " + " | ".join(c[0] for c in cols) + " |", "|---|" + "---|" * len(cols)]
+        out += [
+            f"### {env['device']} · {env['scale']} model",
+            "",
+            f"{env.get('device_name') or env['device']}; torch {env['torch']}, {env['threads']} "
+            f"CPU threads, model {env['model']}; {rows[0]['steps']} steps per run; file "
+            f"`benchmarks/results/{f.name}`.",
+            "",
+            "| R | " + " | ".join(c[0] for c in cols) + " |",
+            "|---|" + "---|" * len(cols),
+        ]
         for r in rows:
-            out.append(f"| {r['R']} | " + " | ".join(fmt.format(r[key]) for _, key, fmt in cols) + " |")
+            out.append(
+                f"| {r['R']} | " + " | ".join(fmt.format(r[key]) for _, key, fmt in cols) + " |"
+            )
         out.append("")
     return out or ["No benchmark results in `benchmarks/results/` yet.", ""]
 
 
 def plan_table(profile: str = "paper") -> list[str]:
-    """The stacks the paper profile trains, from `grokbook plan --out benchmarks/results/plan-paper.json`."""
+    """The stacks the paper profile trains, from `grokbook plan --out
+    benchmarks/results/plan-paper.json`."""
     import json
+
     f = project_root() / "benchmarks" / "results" / f"plan-{profile}.json"
     if not f.exists():
-        return [f"No plan in `benchmarks/results/` yet (`grokbook plan --profile {profile} --out {f.name}`).", ""]
+        return [
+            f"No plan in `benchmarks/results/` yet (`grokbook plan --profile {profile} --out "
+            f"{f.name}`).",
+            "",
+        ]
     d = json.loads(f.read_text())
     t = d["total"]
-    out = [f"{t['runs']} runs in {t['stacks']} stacks, at most {t['run_steps']:,} run-steps (runs that stop on "
-           f"grokking cost less), {t['snapshot_gb']} GB of parameter snapshots (an upper bound too), for "
-           f"{len(d['claims'])} claims. The planning pass sees the first training call of each notebook only: runs "
-           "that depend on earlier results (the gradient-deletion interventions, for example) are not counted. "
-           "File `benchmarks/results/" + f.name + "`.", "",
-           "| runs | p | d_model | layers | tasks | step budget | run-steps | probe every | snapshots GB | hook | "
-           "first needed by |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    out = [
+        f"{t['runs']} runs in {t['stacks']} stacks, at most {t['run_steps']:,} run-steps (runs "
+        f"that stop on grokking cost less), {t['snapshot_gb']} GB of parameter snapshots (an upper "
+        f"bound too), for {len(d['claims'])} claims. The planning pass sees the first training "
+        "call of each notebook only: runs that depend on earlier results (the gradient-deletion "
+        "interventions, for example) are not counted. File `benchmarks/results/" + f.name + "`.",
+        "",
+        "| runs | p | d_model | layers | tasks | step budget | run-steps | probe every | snapshots "
+        "GB | hook | first needed by |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in d["stacks"]:
-        out.append(f"| {r['runs']} | {r['p']} | {r['d_model']} | {r['n_layers']} | {r['n_tasks']} | {r['steps']:,} | "
-                   f"{r['run_steps']:,} | {r['probe_every'] or '-'} | {r['snapshot_gb']:.2f} | {r['hook'] or '-'} | "
-                   + ", ".join(f"`{i}`" for i in r["claims"]) + " |")
+        out.append(
+            f"| {r['runs']} | {r['p']} | {r['d_model']} | {r['n_layers']} | {r['n_tasks']} | "
+            f"{r['steps']:,} | {r['run_steps']:,} | {r['probe_every'] or '-'} | "
+            f"{r['snapshot_gb']:.2f} | {r['hook'] or '-'} | "
+            + ", ".join(f"`{i}`" for i in r["claims"])
+            + " |"
+        )
     return out + [""]
 
 
@@ -321,48 +502,80 @@ def wall_table() -> list[str]:
     for c in registry.claims():
         entry, _ = scorecard.best_entry(c) if c.notebook else (None, None)
         if entry:
-            out.append(f"| `{c.id}` | {entry['profile']} | {esc(entry['device_name'] or entry['device'])} | "
-                       f"{entry['wall_s']:.0f} s |")
+            out.append(
+                f"| `{c.id}` | {entry['profile']} | {esc(entry['device_name'] or entry['device'])} "
+                f"| {entry['wall_s']:.0f} s |"
+            )
     return out
 
 
 def performance_page() -> str:
-    return "\n".join([
-        "# Performance", "",
-        "Training dominates the cost of this book. The trainer stacks R runs (seeds, weight decays, learning "
-        "rates, task sets of one shape) along a leading dimension of the parameters and takes one optimiser step "
-        "for all of them; runs that stop leave the stack. The benchmark `benchmarks/stacked_training.py` times R "
-        "runs trained stacked, the same R runs one after another with our trainer, and (where listed) the papers' "
-        "own loop structure (one `nn.TransformerEncoder` and one `torch.optim.AdamW` per run), all in one process "
-        "on one device. Ratios are only compared within one table (one run of the benchmark).", "",
-        "## Stacked vs one-at-a-time training", "",
-        "Times are marginal (a run of 2 + n steps minus a run of 2 steps), so set-up and the evaluations at the "
-        "first and last step cancel. *compiled* is the stacked trainer with `compile_step=True` (`torch.compile` "
-        "of the loss and of the AdamW update; `grokbook run/reproduce --compile`); its first compilation at new "
-        "shapes is listed separately (Inductor's on-disk cache makes a second process faster). CPU timings on a "
-        "shared 2-core machine are noisy (repeated runs of the benchmark can differ by a factor of two): read the "
-        "CPU tables for direction only.", "",
-        *benchmark_tables(),
-        "## What the paper profile trains", "",
-        "`grokbook plan --profile paper` executes every notebook up to its first training call and lists the runs "
-        "`grokbook reproduce --profile paper` would train, grouped into stacks of one shape.", "", *plan_table(),
-        "## Wall time per claim", "",
-        "Wall time of the executed notebook each page shows (training included when the run cache was cold; "
-        "notebooks that reuse a shared grid read it from the cache).", "", *wall_table(), ""])
+    return "\n".join(
+        [
+            "# Performance",
+            "",
+            "Training dominates the cost of this book. The trainer stacks R runs (seeds, weight "
+            "decays, learning rates, task sets of one shape) along a leading dimension of the "
+            "parameters and takes one optimiser step for all of them; runs that stop leave the "
+            "stack. The benchmark `benchmarks/stacked_training.py` times R runs trained stacked, "
+            "the same R runs one after another with our trainer, and (where listed) the papers' "
+            "own loop structure (one `nn.TransformerEncoder` and one `torch.optim.AdamW` per run), "
+            "all in one process on one device. Ratios are only compared within one table (one run "
+            "of the benchmark).",
+            "",
+            "## Stacked vs one-at-a-time training",
+            "",
+            "Times are marginal (a run of 2 + n steps minus a run of 2 steps), so set-up and the "
+            "evaluations at the first and last step cancel. *compiled* is the stacked trainer with "
+            "`compile_step=True` (`torch.compile` of the loss and of the AdamW update; `grokbook "
+            "run/reproduce --compile`); its first compilation at new shapes is listed separately "
+            "(Inductor's on-disk cache makes a second process faster). CPU timings on a shared "
+            "2-core machine are noisy (repeated runs of the benchmark can differ by a factor of "
+            "two): read the CPU tables for direction only.",
+            "",
+            *benchmark_tables(),
+            "## What the paper profile trains",
+            "",
+            "`grokbook plan --profile paper` executes every notebook up to its first training call "
+            "and lists the runs `grokbook reproduce --profile paper` would train, grouped into "
+            "stacks of one shape.",
+            "",
+            *plan_table(),
+            "## Wall time per claim",
+            "",
+            "Wall time of the executed notebook each page shows (training included when the run "
+            "cache was cold; notebooks that reuse a shared grid read it from the cache).",
+            "",
+            *wall_table(),
+            "",
+        ]
+    )
 
 
 def stage(dest: Path) -> Path:
     """Write the whole book source into dest (emptied first); returns dest."""
     shutil.rmtree(dest, ignore_errors=True)
-    shutil.copytree(project_root() / "book", dest,
-                    ignore=shutil.ignore_patterns(*registry.PAPER_ORDER, "_build", "*.ledger.json"))
+    shutil.copytree(
+        project_root() / "book",
+        dest,
+        ignore=shutil.ignore_patterns(*registry.PAPER_ORDER, "_build", "*.ledger.json"),
+    )
     rows = scorecard.rows()
     (dest / "scorecard.md").write_text(scorecard_page(rows))
     count_figure(rows, dest / "verdict-counts.png")
     (dest / "performance.md").write_text(performance_page())
-    toc = {"format": "jb-book", "root": "intro", "parts": [
-        {"caption": "Getting started", "chapters": [{"file": f} for f in ("setup", "rerun", "scorecard",
-                                                                          "methods", "performance")]}]}
+    toc = {
+        "format": "jb-book",
+        "root": "intro",
+        "parts": [
+            {
+                "caption": "Getting started",
+                "chapters": [
+                    {"file": f} for f in ("setup", "rerun", "scorecard", "methods", "performance")
+                ],
+            }
+        ],
+    }
     for paper in registry.PAPER_ORDER:
         (dest / paper).mkdir()
         (dest / paper / "index.md").write_text(paper_index(paper))
@@ -370,22 +583,30 @@ def stage(dest: Path) -> Path:
         for c in implemented:
             claim_page(c, dest / paper)
         chapter = {"file": f"{paper}/index"} | (
-            {"sections": [{"file": f"{paper}/{c.slug}"} for c in implemented]} if implemented else {})
+            {"sections": [{"file": f"{paper}/{c.slug}"} for c in implemented]}
+            if implemented
+            else {}
+        )
         toc["parts"].append({"caption": registry.papers()[paper]["short"], "chapters": [chapter]})
     (dest / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False, allow_unicode=True))
     return dest
 
 
 def build() -> Path:
-    """Stage the book and build it with `jupyter-book build -W -n --keep-going`; returns build/html/index.html.
-    Raises UsageError listing the warnings if Sphinx reports any."""
+    """Stage the book and build it with `jupyter-book build -W -n --keep-going`; returns
+    build/html/index.html. Raises UsageError listing the warnings if Sphinx reports any."""
     src = stage(build_root() / "book-src")
     jb = Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run([str(jb if jb.exists() else "jupyter-book"), "build", str(src), "-W", "-n",
-                           "--keep-going"], capture_output=True, text=True)
-    log = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)   # drop terminal colours
+    proc = subprocess.run(
+        [str(jb if jb.exists() else "jupyter-book"), "build", str(src), "-W", "-n", "--keep-going"],
+        capture_output=True,
+        text=True,
+    )
+    log = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)  # drop terminal colours
     if proc.returncode != 0 or "WARNING" in log:
-        problems = [ln for ln in log.splitlines() if "WARNING" in ln or "ERROR" in ln] or log.splitlines()[-30:]
+        problems = [
+            ln for ln in log.splitlines() if "WARNING" in ln or "ERROR" in ln
+        ] or log.splitlines()[-30:]
         raise UsageError("the book build failed (warnings are errors):\n" + "\n".join(problems))
     html = build_root() / "html"
     shutil.rmtree(html, ignore_errors=True)

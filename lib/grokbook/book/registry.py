@@ -1,5 +1,6 @@
-"""The claim registry (claims.yaml): every claim ID of the five papers, its paper, statement, paper value
-and notebook (null while the claim is pending)."""
+"""The claim registry (claims.yaml): every claim ID of the five papers, its paper, statement, paper
+value and notebook (null while the claim is pending)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ class Claim:
     paper_value: str
     figure: Optional[str]
     optional: bool
-    notebook: Optional[str]       # notebooks/<paper>/<slug>.ipynb, relative to the project root
+    notebook: Optional[str]  # notebooks/<paper>/<slug>.ipynb, relative to the project root
 
     @property
     def slug(self) -> str:
@@ -56,5 +57,7 @@ def get(claim_id: str) -> Claim:
         if c.id == claim_id:
             return c
     ids = [c.id for c in _load()[1] if c.notebook]
-    raise ConfigError(f"unknown claim id {claim_id!r}; claims with a notebook: {', '.join(ids)} "
-                      "(`grokbook claims` lists all, pending ones included)")
+    raise ConfigError(
+        f"unknown claim id {claim_id!r}; claims with a notebook: {', '.join(ids)} "
+        "(`grokbook claims` lists all, pending ones included)"
+    )

@@ -3,6 +3,7 @@
 Paper profile: book/<paper>/<slug>.ipynb (+ .ledger.json), committed. Smoke profile:
 build/smoke/<paper>/<slug>.ipynb, git-ignored. The scorecard prefers the paper-profile entry.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,7 +26,8 @@ def ledger_for(notebook: Path) -> Path:
 
 
 def best_entry(claim: registry.Claim) -> tuple[Optional[dict], Optional[Path]]:
-    """The paper-profile ledger entry if there is one, else the smoke one; with its notebook path."""
+    """The paper-profile ledger entry if there is one, else the smoke one; with its notebook
+    path."""
     for profile in ("paper", "smoke"):
         nb = executed_path(claim, profile)
         entry = ledger.read(ledger_for(nb))
@@ -35,8 +37,10 @@ def best_entry(claim: registry.Claim) -> tuple[Optional[dict], Optional[Path]]:
 
 
 def is_stale(claim: registry.Claim, entry: dict) -> bool:
-    """Whether an entry was computed by another version of the claim's notebook, smoke file or library."""
+    """Whether an entry was computed by another version of the claim's notebook, smoke file or
+    library."""
     from grokbook.book.execute import source_digest
+
     profile = str(entry.get("profile", "")).split("+")[0]
     return entry.get("source_digest") != source_digest(project_root() / claim.notebook, profile)
 
@@ -48,11 +52,23 @@ def rows(paper: Optional[str] = None) -> list[dict]:
         entry, _ = best_entry(c) if c.notebook else (None, None)
         status = "pending" if c.notebook is None else ("run" if entry else "not run")
         get = (lambda k: entry.get(k)) if entry else (lambda k: None)
-        out.append({"id": c.id, "paper": c.paper, "title": c.title, "optional": c.optional, "status": status,
-                    "verdict": get("verdict"), "profile": get("profile"),
-                    "evidence_n": get("evidence_n"), "evidence_unit": get("evidence_unit"),
-                    "stale": is_stale(c, entry) if entry else None,
-                    "paper_value": c.paper_value, "our_value": get("our_value"),
-                    "null_value": get("null_value"), "rule": get("rule"),
-                    "parameters": get("parameters")})
+        out.append(
+            {
+                "id": c.id,
+                "paper": c.paper,
+                "title": c.title,
+                "optional": c.optional,
+                "status": status,
+                "verdict": get("verdict"),
+                "profile": get("profile"),
+                "evidence_n": get("evidence_n"),
+                "evidence_unit": get("evidence_unit"),
+                "stale": is_stale(c, entry) if entry else None,
+                "paper_value": c.paper_value,
+                "our_value": get("our_value"),
+                "null_value": get("null_value"),
+                "rule": get("rule"),
+                "parameters": get("parameters"),
+            }
+        )
     return out

@@ -1,12 +1,13 @@
-"""Moving results between machines: `pack` writes the executed notebooks, their ledgers, the benchmark
-results and (optionally) the run cache into one .tar.gz; `unpack` checks every path of such an archive
-before it writes anything, then puts the files back in place.
+"""Moving results between machines: `pack` writes the executed notebooks, their ledgers, the
+benchmark results and (optionally) the run cache into one .tar.gz; `unpack` checks every path of
+such an archive before it writes anything, then puts the files back in place.
 
 An archive holds only regular files under four roots: book/ (executed paper-profile notebooks and
-ledgers), build/ (smoke and custom executions; not the built HTML), benchmarks/results/ and .cache/runs/
-(the run cache, stored under that name wherever $GROKBOOK_CACHE points). Absolute paths, '..', links and
-anything else are refused.
+ledgers), build/ (smoke and custom executions; not the built HTML), benchmarks/results/ and
+.cache/runs/ (the run cache, stored under that name wherever $GROKBOOK_CACHE points). Absolute
+paths, '..', links and anything else are refused.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,8 @@ from grokbook.paths import cache_root, project_root
 
 ROOTS = ("book", "build", "benchmarks/results", ".cache/runs")
 CACHE = ".cache/runs"
-BUILD_SKIP = ("html", "book-src")              # build/ outputs that `grokbook book` regenerates
-RESULT_SUFFIXES = (".ipynb", ".ledger.json")   # what book/ and build/ contribute
+BUILD_SKIP = ("html", "book-src")  # build/ outputs that `grokbook book` regenerates
+RESULT_SUFFIXES = (".ipynb", ".ledger.json")  # what book/ and build/ contribute
 
 
 def _files(folder: Path) -> Iterator[Path]:
@@ -32,17 +33,24 @@ def _files(folder: Path) -> Iterator[Path]:
 def members(with_cache: bool) -> list[tuple[Path, str]]:
     """(file on disk, name in the archive) of everything `pack` writes."""
     root = project_root()
-    out = [(f, f.relative_to(root).as_posix()) for f in _files(root / "book")
-           if f.name.endswith(RESULT_SUFFIXES)]
-    out += [(f, f.relative_to(root).as_posix()) for f in _files(root / "build")
-            if f.name.endswith(RESULT_SUFFIXES) and f.relative_to(root / "build").parts[0] not in BUILD_SKIP]
+    out = [
+        (f, f.relative_to(root).as_posix())
+        for f in _files(root / "book")
+        if f.name.endswith(RESULT_SUFFIXES)
+    ]
+    out += [
+        (f, f.relative_to(root).as_posix())
+        for f in _files(root / "build")
+        if f.name.endswith(RESULT_SUFFIXES)
+        and f.relative_to(root / "build").parts[0] not in BUILD_SKIP
+    ]
     out += [(f, f.relative_to(root).as_posix()) for f in _files(root / "benchmarks" / "results")]
     if with_cache:
         cache = cache_root()
         for f in _files(cache):
             rel = f.relative_to(cache)
             if rel.parts[0] == "locks" or any(p.startswith(".") for p in rel.parts):
-                continue                        # lock files and half-written entries stay behind
+                continue  # lock files and half-written entries stay behind
             out.append((f, f"{CACHE}/{rel.as_posix()}"))
     return out
 
@@ -73,8 +81,8 @@ def check_name(name: str) -> str:
 
 
 def check(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
-    """Every member if all are allowed (regular files and folders under ROOTS); else UsageError naming
-    each refused member and why."""
+    """Every member if all are allowed (regular files and folders under ROOTS); else UsageError
+    naming each refused member and why."""
     bad = []
     for m in tar.getmembers():
         why = check_name(m.name.rstrip("/") if m.isdir() else m.name)
@@ -83,20 +91,22 @@ def check(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
         if why:
             bad.append(f"{m.name!r} ({why})")
     if bad:
-        raise UsageError(f"refusing the archive: {len(bad)} member(s) not allowed: {'; '.join(bad[:5])}")
+        raise UsageError(
+            f"refusing the archive: {len(bad)} member(s) not allowed: {'; '.join(bad[:5])}"
+        )
     return tar.getmembers()
 
 
 def destination(name: str) -> Path:
     """Where a checked member goes: the run cache for .cache/runs/..., the project for the rest."""
     if name == CACHE or name.startswith(CACHE + "/"):
-        return cache_root() / name[len(CACHE) + 1:]
+        return cache_root() / name[len(CACHE) + 1 :]
     return project_root() / name
 
 
 def unpack(archive: Path) -> dict:
-    """Check every member of the archive, then write its files. An existing complete run-cache entry is
-    kept (entries are keyed by their config, so it holds the same run); other files are replaced.
+    """Check every member of the archive, then write its files. An existing complete run-cache entry
+    is kept (entries are keyed by their config, so it holds the same run); other files are replaced.
     -> counts {"written", "kept"}."""
     archive = Path(archive)
     if not archive.is_file():
@@ -108,8 +118,11 @@ def unpack(archive: Path) -> dict:
     counts = {"written": 0, "kept": 0}
     with tar:
         found = [m for m in check(tar) if m.isfile()]
-        complete = {e for e in map(_cache_entry, (m.name for m in found))
-                    if e is not None and (e / "DONE").exists()}        # decided before writing anything
+        complete = {
+            e
+            for e in map(_cache_entry, (m.name for m in found))
+            if e is not None and (e / "DONE").exists()
+        }  # decided before writing anything
         for m in found:
             if _cache_entry(m.name) in complete:
                 counts["kept"] += 1
@@ -125,8 +138,9 @@ def unpack(archive: Path) -> dict:
 
 
 def _cache_entry(name: str):
-    """The run-cache entry folder a member belongs to (None for partial checkpoints and other files)."""
+    """The run-cache entry folder a member belongs to (None for partial checkpoints and other
+    files)."""
     if not name.startswith(CACHE + "/"):
         return None
-    parts = name[len(CACHE) + 1:].split("/")
+    parts = name[len(CACHE) + 1 :].split("/")
     return cache_root() / parts[0] if len(parts) >= 2 and parts[0] != "partial" else None

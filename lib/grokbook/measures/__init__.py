@@ -1,2 +1,2 @@
-"""Measurement layer: pure functions of recorded runs (trajectories, accuracies, weights, probes). Builds on
-the training layer only."""
+"""Measurement layer: pure functions of recorded runs (trajectories, accuracies, weights, probes).
+Builds on the training layer only."""

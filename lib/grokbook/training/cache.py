@@ -1,15 +1,16 @@
 """On-disk run cache keyed by a hash of the full run config (+ schema version, + gradient-hook key).
 
-Layout: <root>/<key>/ {config.json, arrays.npz, env.json, DONE}. An entry is written into a temporary
-folder and renamed into place; DONE (written last) holds the sha256 of every other file, and loading
-verifies it. A partial, torn or tampered entry is reported with a warning, removed and retrained — never
-trusted. Interrupted stacks resume from <root>/partial/<stack>.pt.
+Layout: <root>/<key>/ {config.json, arrays.npz, env.json, DONE}. An entry is written into a
+temporary folder and renamed into place; DONE (written last) holds the sha256 of every other file,
+and loading verifies it. A partial, torn or tampered entry is reported with a warning, removed and
+retrained — never trusted. Interrupted stacks resume from <root>/partial/<stack>.pt.
 
-Two settings of the process that executes notebooks reach training here, and only here: $GROKBOOK_COMPILE=1
-(`grokbook run/reproduce --compile`: every config is trained with compile_step=True) and $GROKBOOK_DEADLINE
-(`grokbook reproduce --deadline`: a time.time() value after which a training stack writes its checkpoint
-and stops with DeadlineReached).
+Two settings of the process that executes notebooks reach training here, and only here:
+$GROKBOOK_COMPILE=1 (`grokbook run/reproduce --compile`: every config is trained with
+compile_step=True) and $GROKBOOK_DEADLINE (`grokbook reproduce --deadline`: a time.time() value
+after which a training stack writes its checkpoint and stops with DeadlineReached).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,10 +32,19 @@ from grokbook.paths import cache_root
 from grokbook.errors import ConfigError
 from grokbook.training.train import GradHook, Run, train_stack
 
-SCHEMA_VERSION = 2   # bump when train() semantics or the file format change: older entries are then ignored
+# bump when train() semantics or the file format change: older entries are then ignored
+SCHEMA_VERSION = 2
 
-_ARRAYS = ("eval_steps", "train_acc", "test_acc", "train_loss", "test_loss", "snapshot_steps",
-           "theta_init", "theta_final")
+_ARRAYS = (
+    "eval_steps",
+    "train_acc",
+    "test_acc",
+    "train_loss",
+    "test_loss",
+    "snapshot_steps",
+    "theta_init",
+    "theta_final",
+)
 
 
 class CorruptEntry(RuntimeError):
@@ -42,18 +52,24 @@ class CorruptEntry(RuntimeError):
 
 
 def run_key(cfg: RunConfig, hook_key: str = "", index: Optional[int] = None) -> str:
-    """The run cache's key: hash of the config, the schema version and (if any) what the gradient hook does
-    to this run. A hook that describes each run on its own (`hook.row_key(i)`) is keyed by that alone; a
-    hook that only has one `key` for all its rows is keyed by that key and the row index (`index`)."""
-    hook = {} if not hook_key else {"hook": hook_key} if index is None else {"hook": hook_key, "row": index}
+    """The run cache's key: hash of the config, the schema version and (if any) what the gradient
+    hook does to this run. A hook that describes each run on its own (`hook.row_key(i)`) is keyed by
+    that alone; a hook that only has one `key` for all its rows is keyed by that key and the row
+    index (`index`).
+    """
+    hook = (
+        {}
+        if not hook_key
+        else {"hook": hook_key} if index is None else {"hook": hook_key, "row": index}
+    )
     blob = json.dumps({"v": SCHEMA_VERSION, "cfg": cfg.to_dict(), **hook}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
 def hook_keys(grad_hook: Optional[GradHook], n: int) -> list[tuple[str, Optional[int]]]:
     """(hook key, row index or None) of each of n runs trained with this hook, for run_key. With
-    `row_key(i)` (what the hook does to run i, its per-run data included) the key does not depend on the
-    run's position in the caller's list; otherwise the hook's `key` plus the position."""
+    `row_key(i)` (what the hook does to run i, its per-run data included) the key does not depend on
+    the run's position in the caller's list; otherwise the hook's `key` plus the position."""
     if grad_hook is None:
         return [("", None)] * n
     row_key = getattr(grad_hook, "row_key", None)
@@ -64,7 +80,9 @@ def hook_keys(grad_hook: Optional[GradHook], n: int) -> list[tuple[str, Optional
         return [(k, None) for k in keys]
     key = getattr(grad_hook, "key", "")
     if not key:
-        raise ValueError("grad_hook needs a non-empty `key` attribute describing what it does (cache key)")
+        raise ValueError(
+            "grad_hook needs a non-empty `key` attribute describing what it does (cache key)"
+        )
     return [(key, i) for i in range(n)]
 
 
@@ -78,7 +96,8 @@ def compile_requested() -> bool:
 
 
 def deadline() -> Optional[float]:
-    """The time.time() after which training stacks stop at a checkpoint ($GROKBOOK_DEADLINE), or None."""
+    """The time.time() after which training stacks stop at a checkpoint ($GROKBOOK_DEADLINE), or
+    None."""
     value = os.environ.get("GROKBOOK_DEADLINE")
     if not value:
         return None
@@ -89,8 +108,13 @@ def deadline() -> Optional[float]:
 
 
 def as_requested(cfg: RunConfig) -> RunConfig:
-    """The config as this process trains it: compile_step=True when compiled steps were asked for."""
-    return dataclasses.replace(cfg, compile_step=True) if compile_requested() and not cfg.compile_step else cfg
+    """The config as this process trains it: compile_step=True when compiled steps were asked
+    for."""
+    return (
+        dataclasses.replace(cfg, compile_step=True)
+        if compile_requested() and not cfg.compile_step
+        else cfg
+    )
 
 
 def _sha(path: Path) -> str:
@@ -109,16 +133,19 @@ def save_run(run: Run, entry: Path) -> None:
     tmp.mkdir()
     (tmp / "config.json").write_text(json.dumps(run.config.to_dict(), indent=1, sort_keys=True))
     (tmp / "env.json").write_text(json.dumps({**run.env, "final_step": run.final_step}, indent=1))
-    arrays = {k: getattr(run, k) for k in _ARRAYS} | {f"snap_{g}": a for g, a in run.snapshots.items()} \
+    arrays = (
+        {k: getattr(run, k) for k in _ARRAYS}
+        | {f"snap_{g}": a for g, a in run.snapshots.items()}
         | {f"probe_{k}": a for k, a in run.probes.items()}
+    )
     np.savez(tmp / "arrays.npz", **arrays)
     sums = {f: _sha(tmp / f) for f in ("config.json", "env.json", "arrays.npz")}
     (tmp / "DONE").write_text(json.dumps({"schema": SCHEMA_VERSION, "sha256": sums}, indent=1))
-    if entry.exists():                 # a stale or corrupt entry the caller decided to replace
+    if entry.exists():  # a stale or corrupt entry the caller decided to replace
         shutil.rmtree(entry, ignore_errors=True)
     try:
         os.rename(tmp, entry)
-    except OSError:                    # another process finished the same run first: keep theirs
+    except OSError:  # another process finished the same run first: keep theirs
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -143,31 +170,46 @@ def load_run(entry: Path, cfg: RunConfig) -> Run:
         raise CorruptEntry(f"{entry}: unreadable ({type(e).__name__}: {e})") from e
     snaps = {k[5:]: arrays.pop(k) for k in list(arrays) if k.startswith("snap_")}
     probes = {k[6:]: arrays.pop(k) for k in list(arrays) if k.startswith("probe_")}
-    return Run(config=cfg, snapshots=snaps, probes=probes, final_step=int(env.pop("final_step")), env=env,
-               **{k: arrays[k] for k in _ARRAYS})
+    return Run(
+        config=cfg,
+        snapshots=snaps,
+        probes=probes,
+        final_step=int(env.pop("final_step")),
+        env=env,
+        **{k: arrays[k] for k in _ARRAYS},
+    )
 
 
 def is_cached(cfg: RunConfig, root: Optional[Path] = None) -> bool:
-    """Whether a complete entry for this (hook-free) config is in the cache (not verified: load to verify)."""
-    return ((Path(root) if root is not None else cache_root()) / run_key(as_requested(cfg)) / "DONE").exists()
+    """Whether a complete entry for this (hook-free) config is in the cache (not verified: load to
+    verify)."""
+    return (
+        (Path(root) if root is not None else cache_root()) / run_key(as_requested(cfg)) / "DONE"
+    ).exists()
 
 
 class PlanComplete(RuntimeError):
-    """Raised in planning mode ($GROKBOOK_PLAN) at the first call that would train: its missing configs have
-    been written to the plan file; the notebook stops there (`grokbook reproduce` trains the plan stacked)."""
+    """Raised in planning mode ($GROKBOOK_PLAN) at the first call that would train: its missing
+    configs have been written to the plan file; the notebook stops there (`grokbook reproduce`
+    trains the plan stacked).
+    """
 
 
 def _plan(cfgs: list[RunConfig], missing: list[int], hook_key: str) -> None:
-    """In planning mode, append the missing configs to the plan file (one JSON line each: config and hook key)
-    and stop the notebook. Hooked runs are listed for the record but trained in the real pass (a hook is code,
-    and may depend on earlier runs)."""
+    """In planning mode, append the missing configs to the plan file (one JSON line each: config and
+    hook key) and stop the notebook. Hooked runs are listed for the record but trained in the real
+    pass (a hook is code, and may depend on earlier runs)."""
     plan = os.environ.get("GROKBOOK_PLAN")
     if not plan or not missing:
         return
-    lines = list(dict.fromkeys(json.dumps({"config": cfgs[i].to_dict(), "hook": hook_key}) for i in missing))
+    lines = list(
+        dict.fromkeys(json.dumps({"config": cfgs[i].to_dict(), "hook": hook_key}) for i in missing)
+    )
     with open(plan, "a") as f:
         f.writelines(line + "\n" for line in lines)
-    raise PlanComplete(f"planned {len(lines)} run(s)" if not hook_key else "a hooked run: left to the real pass")
+    raise PlanComplete(
+        f"planned {len(lines)} run(s)" if not hook_key else "a hooked run: left to the real pass"
+    )
 
 
 def plan_entries(plan: Path) -> list[tuple[RunConfig, str]]:
@@ -180,9 +222,12 @@ def plan_entries(plan: Path) -> list[tuple[RunConfig, str]]:
 
 
 def plan_stacks(needs: dict[tuple[RunConfig, str], list[str]]) -> list[dict]:
-    """The stacks a plan trains: one row per (stack shape, hook) with its runs, the claims that need them, its
-    step budget and the run-steps it costs at most (runs that stop on grokking cost less), largest first."""
+    """The stacks a plan trains: one row per (stack shape, hook) with its runs, the claims that need
+    them, its step budget and the run-steps it costs at most (runs that stop on grokking cost less),
+    largest first.
+    """
     from grokbook.training.model import group_slices
+
     groups: dict[tuple, list[RunConfig]] = defaultdict(list)
     claims: dict[tuple, list[str]] = defaultdict(list)
     for (c, hook), ids in needs.items():
@@ -193,19 +238,35 @@ def plan_stacks(needs: dict[tuple[RunConfig, str], list[str]]) -> list[dict]:
         c = cs[0]
         n_snap = c.steps // c.snapshot_every + 1
         n_snap = min(n_snap, c.snapshot_cap) if c.snapshot_cap else n_snap
-        per_snap = sum(math.prod(shape) for g in c.snapshot_groups for _, shape in group_slices(c, g).values())
-        rows.append({"runs": len(cs), "hook": hook, "p": c.p, "d_model": c.d_model, "n_layers": c.n_layers,
-                     "n_tasks": c.n_tasks, "steps": c.steps, "run_steps": len(cs) * c.steps,
-                     "probe_every": c.probe_every, "snapshot_gb": len(cs) * n_snap * per_snap * 4 / 1e9,
-                     "claims": claims[(sk, hook)]})
+        per_snap = sum(
+            math.prod(shape) for g in c.snapshot_groups for _, shape in group_slices(c, g).values()
+        )
+        rows.append(
+            {
+                "runs": len(cs),
+                "hook": hook,
+                "p": c.p,
+                "d_model": c.d_model,
+                "n_layers": c.n_layers,
+                "n_tasks": c.n_tasks,
+                "steps": c.steps,
+                "run_steps": len(cs) * c.steps,
+                "probe_every": c.probe_every,
+                "snapshot_gb": len(cs) * n_snap * per_snap * 4 / 1e9,
+                "claims": claims[(sk, hook)],
+            }
+        )
     return sorted(rows, key=lambda r: -r["run_steps"])
 
 
 @contextmanager
 def _training_locks(root: Path, keys: Sequence[str]):
-    """Exclusive per-run locks while a process trains these runs, so that parallel notebook executions that
-    need the same runs wait for one training instead of repeating it. Taken in sorted order (no deadlock)."""
+    """Exclusive per-run locks while a process trains these runs, so that parallel notebook
+    executions that need the same runs wait for one training instead of repeating it. Taken in
+    sorted order (no deadlock).
+    """
     import fcntl
+
     folder = root / "locks"
     folder.mkdir(parents=True, exist_ok=True)
     files = []
@@ -221,10 +282,14 @@ def _training_locks(root: Path, keys: Sequence[str]):
             f.close()
 
 
-def load_or_train(cfgs: Union[RunConfig, Sequence[RunConfig]], grad_hook: Optional[GradHook] = None,
-                  root: Optional[Path] = None, progress: bool = True) -> Union[Run, list[Run]]:
-    """Return the cached run of every config, training the missing ones in stacks of compatible runs.
-    A single config gives a single Run; a list gives a list in the same order."""
+def load_or_train(
+    cfgs: Union[RunConfig, Sequence[RunConfig]],
+    grad_hook: Optional[GradHook] = None,
+    root: Optional[Path] = None,
+    progress: bool = True,
+) -> Union[Run, list[Run]]:
+    """Return the cached run of every config, training the missing ones in stacks of compatible
+    runs. A single config gives a single Run; a list gives a list in the same order."""
     single = isinstance(cfgs, RunConfig)
     cfgs = [as_requested(c) for c in ([cfgs] if single else cfgs)]
     root = Path(root) if root is not None else cache_root()
@@ -247,18 +312,33 @@ def load_or_train(cfgs: Union[RunConfig, Sequence[RunConfig]], grad_hook: Option
     for n, group in enumerate(missing.values(), 1):
         if progress and len(missing) > 1:
             c = cfgs[group[0]]
-            print(f"run batch {n}/{len(missing)}: {len(group)} run(s), p={c.p} d={c.d_model} L={c.n_layers} "
-                  f"T={c.n_tasks} steps<={c.steps}", flush=True)
-        todo = list(dict.fromkeys(keys[i] for i in group))          # a config listed twice trains once
+            print(
+                f"run batch {n}/{len(missing)}: {len(group)} run(s), p={c.p} d={c.d_model} "
+                f"L={c.n_layers} T={c.n_tasks} steps<={c.steps}",
+                flush=True,
+            )
+        todo = list(dict.fromkeys(keys[i] for i in group))  # a config listed twice trains once
         first = {keys[i]: i for i in reversed(group)}
         with _training_locks(root, todo):
-            todo = [k for k in todo if not (root / k / "DONE").exists()]   # trained meanwhile by another process
+            todo = [
+                k for k in todo if not (root / k / "DONE").exists()
+            ]  # trained meanwhile by another process
             idx = [first[k] for k in todo]
             if todo:
-                part = root / "partial" / (hashlib.sha256("".join(todo).encode()).hexdigest()[:24] + ".pt")
+                part = (
+                    root
+                    / "partial"
+                    / (hashlib.sha256("".join(todo).encode()).hexdigest()[:24] + ".pt")
+                )
                 part.parent.mkdir(parents=True, exist_ok=True)
-                trained = train_stack([cfgs[i] for i in idx], grad_hook=grad_hook, rows=idx, checkpoint=part,
-                                      progress=progress, deadline=deadline())
+                trained = train_stack(
+                    [cfgs[i] for i in idx],
+                    grad_hook=grad_hook,
+                    rows=idx,
+                    checkpoint=part,
+                    progress=progress,
+                    deadline=deadline(),
+                )
                 for i, run in zip(idx, trained):
                     save_run(run, root / keys[i])
                 part.unlink(missing_ok=True)

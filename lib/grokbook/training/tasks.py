@@ -1,9 +1,11 @@
-"""Modular-arithmetic tasks of the five papers: operations, input domains and seeded train/test splits.
+"""Modular-arithmetic tasks of the five papers: operations, input domains and seeded train/test
+splits.
 
 Every residue 0..p-1 is its own token; an example is the pair [a, b] and one label per task.
 Ref: Power et al. 2022, Appendix A.1.1 (operations); Xu 2026a (2-token encoder, mul on nonzero
 pairs); Xu 2026b (one shared split, zero excluded for every task).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ def is_prime(n: int) -> bool:
 
 def _inverse_table(p: int) -> np.ndarray:
     inv = np.zeros(p, dtype=np.int64)
-    inv[1:] = [pow(int(b), p - 2, p) for b in range(1, p)]   # Fermat: b^(p-2) = b^-1 mod prime p
+    inv[1:] = [pow(int(b), p - 2, p) for b in range(1, p)]  # Fermat: b^(p-2) = b^-1 mod prime p
     return inv
 
 
@@ -37,19 +39,25 @@ def _div_odd(a, b, p):
 
 @dataclass(frozen=True)
 class Op:
-    formula: str                      # human-readable, for tables and figure titles
-    fn: Callable                      # (a, b, p) on int64 arrays -> labels in 0..p-1
-    needs_field: bool = False         # uses inverses or the multiplicative group: p must be prime
-    nonzero_a: bool = False           # domain excludes a = 0
-    nonzero_b: bool = False           # domain excludes b = 0
-    symmetric: bool = False           # f(a, b) = f(b, a)
+    formula: str  # human-readable, for tables and figure titles
+    fn: Callable  # (a, b, p) on int64 arrays -> labels in 0..p-1
+    needs_field: bool = False  # uses inverses or the multiplicative group: p must be prime
+    nonzero_a: bool = False  # domain excludes a = 0
+    nonzero_b: bool = False  # domain excludes b = 0
+    symmetric: bool = False  # f(a, b) = f(b, a)
 
 
 OPS: dict[str, Op] = {
     "add": Op("a + b", lambda a, b, p: (a + b) % p, symmetric=True),
     "sub": Op("a − b", lambda a, b, p: (a - b) % p),
-    "mul": Op("a · b", lambda a, b, p: a * b % p, needs_field=True, nonzero_a=True, nonzero_b=True,
-              symmetric=True),
+    "mul": Op(
+        "a · b",
+        lambda a, b, p: a * b % p,
+        needs_field=True,
+        nonzero_a=True,
+        nonzero_b=True,
+        symmetric=True,
+    ),
     "div": Op("a / b", _div, needs_field=True, nonzero_b=True),
     "div_odd": Op("a / b if b odd else a − b", _div_odd, needs_field=True, nonzero_b=True),
     "x2_y2": Op("a² + b²", lambda a, b, p: (a * a + b * b) % p, symmetric=True),
@@ -59,7 +67,7 @@ OPS: dict[str, Op] = {
     "x3_xy2_y": Op("a³ + ab² + b", lambda a, b, p: (a**3 + a * b * b + b) % p),
 }
 
-TASK_SETS: dict[str, tuple[str, ...]] = {     # the multitask papers' shared-trunk task sets
+TASK_SETS: dict[str, tuple[str, ...]] = {  # the multitask papers' shared-trunk task sets
     "dual": ("add", "mul"),
     "tri": ("add", "mul", "x2_y2"),
 }
@@ -72,7 +80,9 @@ def check_task(p: int, ops: tuple[str, ...]) -> None:
     if p < 3:
         raise ConfigError(f"p={p} is out of range; p must be an integer >= 3 (a prime for mul/div)")
     if isinstance(ops, str) or not ops:
-        raise ConfigError(f"ops={ops!r} must be a non-empty list of operation names from {sorted(OPS)}")
+        raise ConfigError(
+            f"ops={ops!r} must be a non-empty list of operation names from {sorted(OPS)}"
+        )
     unknown = [o for o in ops if o not in OPS]
     if unknown:
         raise ConfigError(f"ops: unknown operation {unknown[0]!r}; known operations: {sorted(OPS)}")
@@ -80,7 +90,9 @@ def check_task(p: int, ops: tuple[str, ...]) -> None:
         raise ConfigError(f"ops={list(ops)} lists an operation twice")
     field_ops = [o for o in ops if OPS[o].needs_field]
     if field_ops and not is_prime(int(p)):
-        raise ConfigError(f"p={p} is not prime, but ops {field_ops} need a field: choose a prime p >= 3")
+        raise ConfigError(
+            f"p={p} is not prime, but ops {field_ops} need a field: choose a prime p >= 3"
+        )
 
 
 def domain_pairs(p: int, ops: tuple[str, ...]) -> Tensor:
@@ -102,34 +114,44 @@ def labels(pairs: Tensor, p: int, ops: tuple[str, ...]) -> Tensor:
 
 
 def split_sizes(n_pairs: int, train_frac: float) -> tuple[int, int]:
-    n_train = int(train_frac * n_pairs)          # int(), as the papers' code does
+    n_train = int(train_frac * n_pairs)  # int(), as the papers' code does
     return n_train, n_pairs - n_train
 
 
 def check_split(n_pairs: int, train_frac: float) -> None:
-    if isinstance(train_frac, bool) or not isinstance(train_frac, (int, float)) or not 0 < train_frac < 1:
-        raise ConfigError(f"train_frac={train_frac!r} is out of range; it must lie strictly between 0 and 1")
+    if (
+        isinstance(train_frac, bool)
+        or not isinstance(train_frac, (int, float))
+        or not 0 < train_frac < 1
+    ):
+        raise ConfigError(
+            f"train_frac={train_frac!r} is out of range; it must lie strictly between 0 and 1"
+        )
     n_train, n_test = split_sizes(n_pairs, train_frac)
     if n_train < 1 or n_test < 1:
-        raise ConfigError(f"train_frac={train_frac} leaves {n_train} train / {n_test} test pairs of {n_pairs}; "
-                          "both sets need at least one pair")
+        raise ConfigError(
+            f"train_frac={train_frac} leaves {n_train} train / {n_test} test pairs of {n_pairs}; "
+            "both sets need at least one pair"
+        )
 
 
 @dataclass(frozen=True)
 class Split:
-    train_x: Tensor   # [N_train, 2] int64
-    train_y: Tensor   # [N_train, n_tasks]
-    test_x: Tensor    # [N_test, 2]
-    test_y: Tensor    # [N_test, n_tasks]
+    train_x: Tensor  # [N_train, 2] int64
+    train_y: Tensor  # [N_train, n_tasks]
+    test_x: Tensor  # [N_test, 2]
+    test_y: Tensor  # [N_test, n_tasks]
 
 
-def make_split(p: int, ops: tuple[str, ...], train_frac: float, seed: int, shuffle_labels: bool = False) -> Split:
-    """Seeded random split of the task's pairs; all tasks share it. Optionally permute the train labels
-    (a control that keeps the label marginals but destroys the rule)."""
+def make_split(
+    p: int, ops: tuple[str, ...], train_frac: float, seed: int, shuffle_labels: bool = False
+) -> Split:
+    """Seeded random split of the task's pairs; all tasks share it. Optionally permute the train
+    labels (a control that keeps the label marginals but destroys the rule)."""
     pairs = domain_pairs(p, ops)
     check_split(len(pairs), train_frac)
     y = labels(pairs, p, ops)
-    g = torch.Generator().manual_seed(seed)           # local RNG: global state untouched
+    g = torch.Generator().manual_seed(seed)  # local RNG: global state untouched
     perm = torch.randperm(len(pairs), generator=g)
     n_train, _ = split_sizes(len(pairs), train_frac)
     tr, te = perm[:n_train], perm[n_train:]
