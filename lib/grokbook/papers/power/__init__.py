@@ -1,1 +1,2 @@
-"""Power et al. 2022, "Grokking: generalization beyond overfitting on small algorithmic datasets"."""
+"""Power et al. 2022, "Grokking: generalization beyond overfitting on small algorithmic
+datasets"."""
