@@ -20,6 +20,9 @@ MEANING = {
 }
 
 
+MARK = {True: "yes", False: "no", None: "n/a"}   # how a check's outcome is printed
+
+
 @dataclass(frozen=True)
 class Evidence:
     """What entered the decision: n units (runs, seeds, pairs, cells) and their labels."""
@@ -33,7 +36,9 @@ class Evidence:
         return cls(n=len(labels), unit=unit, items=labels)
 
     def text(self) -> str:
-        return f"{self.n} {self.unit}"
+        """"3 seeds", "1 seed": the unit is written in the plural and singularised for n = 1."""
+        unit = self.unit[:-1] if self.n == 1 and self.unit.endswith("s") else self.unit
+        return f"{self.n} {unit}"
 
 
 @dataclass(frozen=True)
@@ -49,10 +54,6 @@ class Verdict:
             raise ValueError(f"verdict={self.verdict!r}; must be one of {VERDICTS}")
         if not isinstance(self.evidence, Evidence) or self.evidence.n < 0:
             raise ValueError(f"evidence={self.evidence!r} must be an Evidence with n >= 0")
-
-    def checks_text(self) -> str:
-        mark = {True: "yes", False: "no", None: "n/a"}
-        return "; ".join(f"{k}: {mark[v]}" for k, v in self.checks.items())
 
     def to_dict(self) -> dict:
         return {"verdict": self.verdict, "rule": self.rule, "evidence_n": self.evidence.n,
@@ -72,3 +73,11 @@ def tiered(rule: str, evidence: Evidence, tiers: Sequence[tuple[str, dict]], *, 
         if all(bool(v) for v in conds.values()):
             return Verdict(verdict, rule, evidence, checks)
     return Verdict(otherwise, rule, evidence, checks)
+
+
+def verdict_text(result: Verdict) -> str:
+    """Markdown for a claim page's Verdict section: the verdict, the evidence that entered, the rule with
+    its thresholds and every check with its outcome."""
+    lines = [f"**Verdict: {result.verdict}** ({result.evidence.text()}).", "", f"Rule: {result.rule}", ""]
+    lines += [f"- {k}: {MARK[bool(v) if v is not None else None]}" for k, v in result.checks.items()]
+    return "\n".join(lines)
