@@ -1,7 +1,9 @@
-"""Notebook hygiene (after nmaci's process_notebooks checks): sources are stripped and parameterised, pages
-read top to bottom (set-up hidden, short code, lines <= 100 characters, no references to documents outside
-the repository), smoke profiles only set parameters the claim owns, every registered notebook exists, and
-the claims of a shared grid declare the grid's parameters with the grid's values."""
+"""Notebook hygiene (after nmaci's process_notebooks checks): sources are stripped and
+parameterised, pages read top to bottom (set-up hidden, short code, lines <= 100 characters, no
+references to documents outside the repository), smoke profiles only set parameters the claim owns,
+every registered notebook exists, and the claims of a shared grid declare the grid's parameters with
+the grid's values."""
+
 import ast
 import re
 from pathlib import Path
@@ -14,8 +16,11 @@ from grokbook.book import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted(ROOT.glob("notebooks/**/*.ipynb"))
-OUTSIDE = re.compile(r"\bbrief\b|\b(power|curvature|multitask|holographic|spectral|STYLE|SMOKE|STACK)\.md\b"
-                     r"|\b[A-Z]{1,2}\d{1,2}\b(?= of the| item|\))|working notes|our notes", re.I)
+OUTSIDE = re.compile(
+    r"\bbrief\b|\b(power|curvature|multitask|holographic|spectral|STYLE|SMOKE|STACK)\.md\b"
+    r"|\b[MA]\d{1,2}\b(?= of the| item|\))|working notes|our notes",
+    re.I,
+)
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
@@ -31,8 +36,9 @@ def parameters(nb) -> dict:
     """Name -> default of the first code cell's plain assignments."""
     out = {}
     for node in ast.parse(code_cells(nb)[0].source).body:
-        assert isinstance(node, ast.Assign) and len(node.targets) == 1, \
-            f"parameters cell: only `name = literal` lines, got {ast.unparse(node)!r}"
+        assert (
+            isinstance(node, ast.Assign) and len(node.targets) == 1
+        ), f"parameters cell: only `name = literal` lines, got {ast.unparse(node)!r}"
         out[node.targets[0].id] = ast.literal_eval(node.value)
     return out
 
@@ -56,7 +62,9 @@ def test_source_notebook_is_stripped_and_parameterised(path):
     nbformat.validate(nb)
     assert nb.cells[0].cell_type == "markdown", "the first cell states the claim"
     first = code_cells(nb)[0]
-    assert "parameters" in first.metadata.get("tags", []), "first code cell must be tagged `parameters`"
+    assert "parameters" in first.metadata.get(
+        "tags", []
+    ), "first code cell must be tagged `parameters`"
     for i, c in enumerate(code_cells(nb)):
         assert not c.outputs, f"code cell {i} has outputs (strip them)"
         assert c.execution_count is None, f"code cell {i} has execution_count {c.execution_count}"
@@ -68,11 +76,15 @@ def test_source_notebook_is_stripped_and_parameterised(path):
 
 @pytest.mark.parametrize("path", SOURCES, ids=rel)
 def test_papermill_sees_every_parameter(path):
-    """papermill skips a parameter line it cannot parse (e.g. a comment containing '='), and `-p` would then
-    refuse that name: every assignment of the parameters cell must be visible to papermill."""
+    """papermill skips a parameter line it cannot parse (e.g. a comment containing '='), and `-p`
+    would then refuse that name: every assignment of the parameters cell must be visible to
+    papermill."""
     import papermill
+
     seen = set(papermill.inspect_notebook(str(path)))
-    assert seen == set(parameters(nbformat.read(path, as_version=4))), "papermill cannot parse some parameter lines"
+    assert seen == set(
+        parameters(nbformat.read(path, as_version=4))
+    ), "papermill cannot parse some parameter lines"
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=rel)
@@ -82,10 +94,13 @@ def test_smoke_profile_sets_only_parameters_of_its_notebook(path):
     values = yaml.safe_load(smoke.read_text()) or {}
     assert isinstance(values, dict)
     params = parameters(nbformat.read(path, as_version=4))
-    assert not set(values) - set(params), f"not parameters of the notebook: {sorted(set(values) - set(params))}"
+    assert not set(values) - set(
+        params
+    ), f"not parameters of the notebook: {sorted(set(values) - set(params))}"
     assert "profile" not in values, "the CLI sets profile"
-    assert not numbers_read_as_strings(values), \
-        f"YAML reads these as strings, write e.g. 1.0e-3 or 0.001: {numbers_read_as_strings(values)}"
+    assert not numbers_read_as_strings(
+        values
+    ), f"YAML reads these as strings, write e.g. 1.0e-3 or 0.001: {numbers_read_as_strings(values)}"
 
 
 def test_every_registered_notebook_exists_and_every_notebook_is_registered():
@@ -104,8 +119,12 @@ def code_lines(nb) -> list[str]:
 def test_page_reads_top_to_bottom(path):
     nb = nbformat.read(path, as_version=4)
     cells = code_cells(nb)
-    assert "hide-input" in cells[0].metadata.get("tags", []), "the parameters cell is collapsed (hide-input)"
-    assert "remove-input" in cells[1].metadata.get("tags", []), "the set-up cell is hidden (remove-input)"
+    assert "hide-input" in cells[0].metadata.get(
+        "tags", []
+    ), "the parameters cell is collapsed (hide-input)"
+    assert "remove-input" in cells[1].metadata.get(
+        "tags", []
+    ), "the set-up cell is hidden (remove-input)"
     long = [ln for ln in code_lines(nb) if len(ln) > 100]
     assert not long, f"code lines over 100 characters: {long[:3]}"
     assert "entry.record(" in cells[-1].source, "the last code cell records the ledger entry"
@@ -131,19 +150,28 @@ def test_median_notebook_is_short():
 
 def grid_claims():
     from grokbook.papers.grid import all_grids
+
     return [(g, c) for g in all_grids().values() for c in g.claims]
 
 
 @pytest.mark.parametrize("grid, claim_id", grid_claims(), ids=lambda x: getattr(x, "name", x))
 def test_claims_of_a_grid_ask_for_identical_runs(grid, claim_id):
-    """Paper profile: the notebook's defaults of the grid's parameters are the grid's paper values. Smoke
-    profile: the grid's smoke values apply and the claim's smoke file does not override them. So every
-    notebook of a grid builds the same run configs under both profiles."""
+    """Paper profile: the notebook's defaults of the grid's parameters are the grid's paper values.
+    Smoke profile: the grid's smoke values apply and the claim's smoke file does not override them.
+    So every notebook of a grid builds the same run configs under both profiles."""
     path = ROOT / registry.get(claim_id).notebook
     params = parameters(nbformat.read(path, as_version=4))
-    differ = {k: (params.get(k, "missing"), v) for k, v in grid.paper.items() if params.get(k, "missing") != v}
+    differ = {
+        k: (params.get(k, "missing"), v)
+        for k, v in grid.paper.items()
+        if params.get(k, "missing") != v
+    }
     assert not differ, f"defaults differ from grid {grid.name} (notebook, grid): {differ}"
     own = yaml.safe_load(path.with_suffix(".smoke.yaml").read_text()) or {}
-    assert not set(own) & set(grid.paper), f"smoke file repeats grid parameters {set(own) & set(grid.paper)}"
+    assert not set(own) & set(
+        grid.paper
+    ), f"smoke file repeats grid parameters {set(own) & set(grid.paper)}"
     for profile in ("paper", "smoke"):
-        assert grid.configs(grid.values(profile)) == grid.configs({**params, **grid.values(profile)})
+        assert grid.configs(grid.values(profile)) == grid.configs(
+            {**params, **grid.values(profile)}
+        )
