@@ -1,1 +1,2 @@
-"""Xu 2026c, holographic encoding: trajectory PCA against per-matrix and joint SVD reconstruction."""
+"""Xu 2026c, holographic encoding: trajectory PCA against per-matrix and joint SVD
+reconstruction."""
