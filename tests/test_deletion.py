@@ -31,8 +31,12 @@ def test_matched_factor_by_hand():
     torch.testing.assert_close(matched_factor(g, E1, 1.0), torch.tensor([0.6]))
     assert matched_factor(torch.zeros(1, 4), E1, 0.5).item() == 1.0   # zero gradient: nothing to remove
     hook = MatchedNormShrink(E1, 0.5, start=0)
-    hook(0, g, _view(torch.zeros(1, 4)))
-    torch.testing.assert_close(g, torch.tensor([[3.0, 4.0, 0.0, 0.0]]) * math.sqrt(13) / 5)   # same direction
+    theta = torch.ones(1, 4)
+    hook(0, g, _view(theta))
+    torch.testing.assert_close(g, torch.tensor([[3.0, 4.0, 0.0, 0.0]]))        # the gradient is left alone
+    theta.add_(torch.tensor([[1.0, -2.0, 0.0, 4.0]]))                           # "the AdamW step"
+    hook.after_step(0, _view(theta))
+    torch.testing.assert_close(theta, 1 + torch.tensor([[1.0, -2.0, 0.0, 4.0]]) * math.sqrt(13) / 5)
 
 
 def test_f0_leaves_g_and_f1_leaves_the_projection():
@@ -45,9 +49,12 @@ def test_f0_leaves_g_and_f1_leaves_the_projection():
     SubspaceSuppression(E1, [1.0], start=0)(0, g, _view(torch.zeros(1, 4)))
     torch.testing.assert_close(g, torch.tensor([[3.0, 0.0, 0.0, 0.0]]))   # BBᵀg
     torch.testing.assert_close(deleted(g0, E1, 1.0), torch.tensor([[3.0, 0.0, 0.0, 0.0]]))
-    g = g0.clone()
-    MatchedNormShrink(E1, 0.5, start=5)(4, g, _view(torch.zeros(1, 4)))   # before `start`: untouched
-    assert torch.equal(g, g0)
+    g, theta = g0.clone(), torch.zeros(1, 4)
+    hook = MatchedNormShrink(E1, 0.5, start=5)
+    hook(4, g, _view(theta))                                                # before `start`: untouched
+    theta.add_(1.0)
+    hook.after_step(4, _view(theta))
+    assert torch.equal(g, g0) and torch.equal(theta, torch.ones(1, 4))
     g = g0.clone()
     SubspaceSuppression(E1, [0.5], start=0)(0, g, _view(torch.zeros(1, 4)))   # the hook is the paper's rule
     torch.testing.assert_close(g, deleted(g0, E1, 0.5))

@@ -1,11 +1,13 @@
 """Orthogonal-gradient deletion and its controls, applied through the trainer's hooks (train.StackView).
 
-The paper's rule (multitask.md multi.ortho-deletion-cliff, Protocol 2) is g ← g − f·(g − BBᵀg) after clipping and
+The paper's rule (Xu 2026b, code `ortho_fine_scan.py`) is g ← g − f·(g − BBᵀg) after clipping and
 before AdamW, with B the top-20 uncentered full-parameter trajectory PCA directions of the completed baseline run
 of the same seed: `interventions.SubspaceSuppression` with part="orthogonal" and strength f. This module adds
-the controls of the brief's Nulls:
-- MatchedNormShrink: g ← c·g with c = ‖g − f(g − BBᵀg)‖/‖g‖, the norm the deletion would leave at this step,
-  without changing the direction (the decisive effective-lr control);
+the controls of multi.ortho-deletion-cliff:
+- MatchedNormShrink: the whole AdamW step scaled by c = ‖g − f(g − BBᵀg)‖/‖g‖, the share of the
+  gradient norm the deletion would leave (this step's learning rate times c), direction kept: the
+  decisive effective-lr control. Scaling g itself would do nothing, since Adam divides each
+  coordinate by its own running scale;
 - PostAdamProjection: the update itself is projected, θ ← θ_prev + Δ − f·(Δ − BBᵀΔ) with Δ = θ − θ_prev the
   whole AdamW step (decoupled decay included), so f = 1 confines every update to span(B) (geometric check);
 plus the bases (own run, another seed's run, an early window, random) and the tables the notebooks show.
@@ -39,7 +41,7 @@ def _project(B: Tensor, v: Tensor) -> Tensor:
 
 def deleted(grad: Tensor, bases: Tensor, f) -> Tensor:
     """The paper's deleted gradient g − f·(g − BBᵀg). grad [R, P], bases [R, P, K] orthonormal columns,
-    f scalar or [R] -> [R, P]. Ref: multitask.md multi.ortho-deletion-cliff, Protocol 2."""
+    f scalar or [R] -> [R, P]. Ref: Xu 2026b, code `ortho_fine_scan.py`."""
     f = torch.as_tensor(f, dtype=grad.dtype, device=grad.device).reshape(-1, 1)
     return grad - f * (grad - _project(bases.to(grad.dtype), grad))
 
@@ -47,7 +49,7 @@ def deleted(grad: Tensor, bases: Tensor, f) -> Tensor:
 def matched_factor(grad: Tensor, bases: Tensor, f) -> Tensor:
     """c = ‖g − f(g − BBᵀg)‖ / ‖g‖ per row (1 where g = 0): the factor by which the deletion shrinks the gradient
     norm; 1 − c is the fraction of ‖g‖ it removes. grad [R, P], bases [R, P, K], f scalar or [R] -> [R].
-    Ref: multitask.md multi.ortho-deletion-cliff, Nulls (matched-norm control)."""
+    Ref: multi.ortho-deletion-cliff, matched-norm control."""
     norm = grad.norm(dim=1)
     c = deleted(grad, bases, f).norm(dim=1) / norm.clamp_min(torch.finfo(grad.dtype).tiny)
     return torch.where(norm > 0, c, torch.ones_like(c))
@@ -67,15 +69,28 @@ class _FractionHook:
 
 
 class MatchedNormShrink(_FractionHook):
-    """g ← c·g with c = matched_factor(g, B, f) at steps >= start: the gradient keeps its direction and loses the
-    norm the orthogonal deletion would remove at this step; f = 0 leaves g untouched."""
-    kind = "matched-norm"
+    """At steps >= start, θ ← θ_prev + c·Δ with c = matched_factor(g, B, f) of this step's clipped
+    gradient and Δ = θ − θ_prev the whole AdamW step (decoupled decay included): the step keeps its
+    direction and shrinks by the share of ‖g‖ the orthogonal deletion would remove, i.e. this step's
+    learning rate times c. The gradient is left alone (Adam's per-coordinate normalisation would undo
+    a rescaled g); f = 0 leaves training untouched."""
+    kind = "matched-update"
+    _c: Optional[Tensor] = None
+    _prev: Optional[Tensor] = None
 
     def __call__(self, step: int, grad: Tensor, view: StackView) -> None:
         if step < self.start or self.f == 0:
+            self._c = None
             return
         B = _on(self._dev, self.bases, grad.device)[view.rows]                          # [R, P, K]
-        grad.mul_(matched_factor(grad, B, self.f).unsqueeze(1))
+        self._c = matched_factor(grad, B, self.f).unsqueeze(1)                          # [R, 1]
+        self._prev = view.theta.clone()
+
+    def after_step(self, step: int, view: StackView) -> None:
+        if self._c is None:
+            return
+        view.theta.sub_((1 - self._c) * (view.theta - self._prev))
+        self._c = self._prev = None
 
 
 class PostAdamProjection(_FractionHook):
@@ -103,7 +118,7 @@ def trajectory_bases(runs: Sequence[Run], k: int = 20, n_max: int = 100, upto_st
     """Top-k uncentered full-parameter trajectory PCA directions of every run (compression.trajectory_basis over
     ≤ n_max checkpoints of snapshots["all"] plus θ at the stop step, init included, zero row dropped), from the
     whole run or from its checkpoints up to `upto_step`. All runs must give the same number of columns (≤ k when the window holds
-    fewer checkpoints). -> [N, P, K] float32. Ref: multitask.md multi.ortho-deletion-cliff, Protocol 1."""
+    fewer checkpoints). -> [N, P, K] float32. Ref: Xu 2026b, code `ortho_fine_scan.py`."""
     from grokbook.measures.compression import run_trajectory, trajectory_basis
     out = []
     for r in runs:
