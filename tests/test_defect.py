@@ -4,6 +4,8 @@ baseline)."""
 import math
 
 import numpy as np
+
+from grokbook.measures.curves import training_phase
 import pytest
 
 from grokbook.measures.defect import (
@@ -23,7 +25,6 @@ from grokbook.measures.defect import (
     series_stats,
     sign_test,
     smoothed_onset_step,
-    training_phase,
     value_at,
 )
 

@@ -256,28 +256,6 @@ def abs_cos_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 # ── phases ────────────────────────────────────────────────────────────────────────────────────────
 
-PHASES = ("early", "memorisation", "pre-grok", "post-grok")
-
-
-def training_phase(
-    train_acc: np.ndarray,
-    test_acc: np.ndarray,
-    train_level: float = 0.95,
-    test_low: float = 0.3,
-    test_high: float = 0.95,
-) -> np.ndarray:
-    """Phase label per evaluation: early (train < 0.95), memorisation (train >= 0.95, test < 0.3),
-    pre-grok (train >= 0.95, 0.3 <= test < 0.95), post-grok (test >= 0.95). [E], [E] -> [E] of str.
-    Ref: Xu 2026a curv.exec-vs-random, step 5 (the paper's phase labels)."""
-    tr, te = np.asarray(train_acc), np.asarray(test_acc)
-    out = np.where(
-        tr < train_level,
-        PHASES[0],
-        np.where(te < test_low, PHASES[1], np.where(te < test_high, PHASES[2], PHASES[3])),
-    )
-    return np.where(te >= test_high, PHASES[3], out)
-
-
 def at_steps(query: np.ndarray, steps: np.ndarray, values: np.ndarray) -> np.ndarray:
     """values (recorded at `steps`, increasing) at the last recorded step <= each query step.
     query [Q], steps [E], values [E, ...] -> [Q, ...]. A query before the first step gets the first

@@ -28,12 +28,10 @@ import numpy as np
 import torch
 from scipy import special, stats
 
+from grokbook.measures.curves import training_phase
 from grokbook.training.config import RunConfig
 from grokbook.measures.trajectory import matrix_trajectories, snapshot_window
 from grokbook.training.model import group_slices, n_params
-
-PHASES = ("early", "memorisation", "pre-grok", "post-grok")
-
 
 # Small dense factorisations go through torch's LAPACK: numpy's threaded OpenBLAS was ~20x slower
 # matrices on a loaded 2-core machine (measured), and these run once per probe and
@@ -231,21 +229,6 @@ def chance_rho(K: int, P: int) -> float:
 # ── phases ────────────────────────────────────────────────────────────────────────────────────────
 
 
-def phase_labels(
-    train_acc, test_acc, fit: float = 0.95, chance: float = 0.3, grok: float = 0.95
-) -> np.ndarray:
-    """Phase of every measurement, in the code's order: early (train < fit), memorisation (test <
-    chance), pre-grok (test < grok), post-grok. train_acc, test_acc [Q] -> [Q] str. Ref:
-    curv.exec-vs-random, step 5.
-    """
-    tr, te = np.asarray(train_acc), np.asarray(test_acc)
-    return np.where(
-        tr < fit,
-        PHASES[0],
-        np.where(te < chance, PHASES[1], np.where(te < grok, PHASES[2], PHASES[3])),
-    )
-
-
 def accuracy_at(run, steps, task: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Train and test accuracy of the latest evaluation at or before each step. steps [Q] -> ([Q],
     [Q])."""
@@ -393,7 +376,7 @@ def exec_random_rows(
                 "(probe_every must be a multiple of snapshot_every)"
             )
         tr, te = accuracy_at(r, steps, task)
-        phase = phase_labels(tr, te, fit, chance, grok)
+        phase = training_phase(tr, te, fit, chance, grok)
         B_pca = execution_basis(basis_window(r, task), c, pca_k)
         rng = np.random.default_rng([seed, c.seed])
         for i, s in enumerate(steps):

@@ -375,8 +375,9 @@ def lead_values(f: LeadFit, fit_lrs) -> tuple[str, str]:
 # ── the learning-rate sweep: trajectory–curvature alignment (curv.lr-alignment-damping) ─────────
 
 def probe_phases(run, task: int = 0) -> np.ndarray:
-    """Training phase (measures.defect.training_phase) at every probe of a run."""
-    from grokbook.measures.defect import at_steps, training_phase
+    """Training phase (measures.curves.training_phase) at every probe of a run."""
+    from grokbook.measures.curves import training_phase
+    from grokbook.measures.defect import at_steps
     return at_steps(run.probes["steps"], run.eval_steps,
                     training_phase(run.train_acc[:, task], run.test_acc[:, task]))
 

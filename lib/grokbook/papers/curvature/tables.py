@@ -10,6 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from grokbook.measures import defect as dm
+from grokbook.measures.curves import training_phase
 
 
 def condition(weight_decay: float, op: str, main_weight_decay: float,
@@ -34,7 +35,7 @@ def alignment_rows(runs, groups: Sequence[str], P: int) -> list[dict]:
     rows = []
     for r, g in zip(runs, groups):
         steps = np.asarray(r.probes["steps"])
-        phase = dm.at_steps(steps, r.eval_steps, dm.training_phase(r.train_acc[:, 0],
+        phase = dm.at_steps(steps, r.eval_steps, training_phase(r.train_acc[:, 0],
                                                                    r.test_acc[:, 0]))
         ratio = dm.alignment_ratio(r.probes["align"], P)
         rows += [{"group": g, "op": r.config.ops[0], "seed": r.config.seed, "step": int(s),
