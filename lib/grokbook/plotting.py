@@ -77,11 +77,6 @@ def accuracy_curves(
     return _train_test_panels(groups, "acc", task, logx, "accuracy (train --, test —)", marks)
 
 
-def loss_curves(groups: dict[str, Sequence[Run]], task: int = 0, logx: bool = False) -> plt.Figure:
-    """Train (dashed) and test (solid) cross-entropy, log y, one panel per group."""
-    return _train_test_panels(groups, "loss", task, logx, "cross-entropy (train --, test —)")
-
-
 def heatmap(
     values: np.ndarray,
     rows: Sequence[str],

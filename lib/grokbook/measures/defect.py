@@ -342,17 +342,14 @@ def precision_check(
     size of one float32 rounding of θ, against which a ‖δ‖ of η²·‖H g‖ has to stand out). Batches of
     cfg.batch_size train pairs are drawn with replacement from the run's split by a generator seeded
     with `seed`. Ref: Xu 2026a, Methods: commutator defect (D is computed in float32 with η = 1e-3)
-    and ambiguity 8.
+    (our float32 check).
     """
     import torch
     from grokbook.training.commutator import batch_gradient, commutator
-    from grokbook.training.tasks import make_split
-    from grokbook.training.train import derived_seed
+    from grokbook.training.train import run_split
 
     eta = cfg.probe_eta if eta is None else eta
-    split = make_split(
-        cfg.p, cfg.ops, cfg.train_frac, derived_seed(cfg.seed, "split"), cfg.shuffle_labels
-    )
+    split = run_split(cfg)
     g = torch.Generator().manual_seed(seed)
     out = {k: [] for k in ("D32", "D64", "delta32", "delta64", "rel_err")}
     for _ in range(n_samples):
