@@ -509,3 +509,17 @@ def test_plan_lists_each_stack_with_the_claims_that_need_it(tmp_path, monkeypatc
         (2, 20, [claims[0].id, claims[1].id]),
     ]  # most run-steps first
     assert "total: 3 runs in 2 stacks, 90 run-steps at most" in capsys.readouterr().out
+
+
+def test_reproduce_runs_claims_that_read_other_ledgers_last(monkeypatch):
+    """With two jobs, ordinary claims run in parallel processes; a claim with `after` runs only once
+    they have all returned."""
+    composite = next(c for c in registry.claims() if c.after)
+    plain = [c for c in registry.claims("power") if c.notebook][:2]
+    monkeypatch.setattr(execute.registry, "claims", lambda paper=None: [composite, *plain])
+    monkeypatch.setattr(execute, "is_current", lambda c, prof: False)
+    order = []
+    monkeypatch.setattr(execute, "_run_detached", lambda cid, prof: (order.append(cid), (0, cid))[1])
+    monkeypatch.setattr(execute, "run_claim", lambda cid, prof: order.append(cid))
+    execute.reproduce("smoke", None, force=False, plan=False, jobs=2)
+    assert sorted(order[:2]) == sorted(c.id for c in plain) and order[2] == composite.id

@@ -175,3 +175,14 @@ def test_claims_of_a_grid_ask_for_identical_runs(grid, claim_id):
         assert grid.configs(grid.values(profile)) == grid.configs(
             {**params, **grid.values(profile)}
         )
+
+
+def test_a_claim_that_reads_other_ledgers_runs_after_them():
+    """A composite claim names the claims it reads (`after` in claims.yaml, so `reproduce` runs it
+    last); the default of its notebook's `individual_claims` parameter is that same list."""
+    composite = [c for c in registry.claims() if c.after]
+    assert composite
+    for c in composite:
+        params = parameters(nbformat.read(ROOT / c.notebook, as_version=4))
+        assert list(c.after) == params["individual_claims"]
+        assert all(registry.get(d).notebook for d in c.after)

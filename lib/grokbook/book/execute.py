@@ -505,18 +505,20 @@ def _reproduce(
         except DeadlineReached as e:
             print(f"plan: {e}; no claim started", flush=True)
             return _report_left([c.id for c in todo], failed)
-    if (
-        jobs > 1
-    ):  # claims in registry order, `jobs` at a time; shared runs are trained once (run locks)
+    # claims that read other claims' ledgers (`after` in claims.yaml) start once every other claim
+    # has finished, so they never read a ledger that is missing or being rewritten
+    todo = [c for c in todo if not c.after] + [c for c in todo if c.after]
+    if jobs > 1:  # registry order, `jobs` at a time; shared runs are trained once (run locks)
         from concurrent.futures import ThreadPoolExecutor
 
         def job(claim):
             why = fits(claim, profile, end)
             return (None, why) if why else _run_detached(claim.id, profile)
 
+        first = [c for c in todo if not c.after]
         with ThreadPoolExecutor(jobs) as pool:
-            futures = [pool.submit(job, c) for c in todo]
-            for i, (claim, fut) in enumerate(zip(todo, futures), 1):
+            futures = [pool.submit(job, c) for c in first]
+            for i, (claim, fut) in enumerate(zip(first, futures), 1):
                 code, text = fut.result()
                 if code is None:
                     print(f"[{i}/{len(todo)}] [{claim.id}] not started: {text}", flush=True)
@@ -525,22 +527,22 @@ def _reproduce(
                 print(f"[{i}/{len(todo)}] {text}", flush=True)
                 if code != 0:
                     (left if code == 3 else failed).append(claim.id)  # 3: stopped at the deadline
-    else:
-        for i, claim in enumerate(todo, 1):
-            why = fits(claim, profile, end)
-            if why:
-                print(f"[{i}/{len(todo)}] [{claim.id}] not started: {why}", flush=True)
-                left.append(claim.id)
-                continue
-            print(f"[{i}/{len(todo)}]", end=" ", flush=True)
-            try:
-                run_claim(claim.id, profile)
-            except Stopped as e:
-                print(e, flush=True)
-                left.append(claim.id)
-            except UsageError as e:
-                print(f"error: {e}", file=sys.stderr, flush=True)
-                failed.append(claim.id)
+    serial = todo if jobs == 1 else [c for c in todo if c.after]
+    for i, claim in enumerate(serial, len(todo) - len(serial) + 1):
+        why = fits(claim, profile, end)
+        if why:
+            print(f"[{i}/{len(todo)}] [{claim.id}] not started: {why}", flush=True)
+            left.append(claim.id)
+            continue
+        print(f"[{i}/{len(todo)}]", end=" ", flush=True)
+        try:
+            run_claim(claim.id, profile)
+        except Stopped as e:
+            print(e, flush=True)
+            left.append(claim.id)
+        except UsageError as e:
+            print(f"error: {e}", file=sys.stderr, flush=True)
+            failed.append(claim.id)
     return _report_left(left, failed)
 
 

@@ -25,6 +25,7 @@ class Claim:
     figure: Optional[str]
     optional: bool
     notebook: Optional[str]  # notebooks/<paper>/<slug>.ipynb, relative to the project root
+    after: tuple[str, ...] = ()  # claims whose ledgers this claim reads (it runs after them)
 
     @property
     def slug(self) -> str:
@@ -38,7 +39,7 @@ class Claim:
 @lru_cache(maxsize=1)
 def _load() -> tuple[dict, tuple[Claim, ...]]:
     data = yaml.safe_load((Path(__file__).parent / "claims.yaml").read_text())
-    return data["papers"], tuple(Claim(**c) for c in data["claims"])
+    return data["papers"], tuple(Claim(**{**c, "after": tuple(c.get("after", ()))}) for c in data["claims"])
 
 
 def papers() -> dict[str, dict]:
