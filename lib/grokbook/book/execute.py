@@ -559,13 +559,17 @@ def _report_left(left: list[str], failed: list[str]) -> list[str]:
 
 
 def print_claims(as_json: bool) -> None:
+    """The scorecard: verdict, evidence that entered, profile and staleness per claim (with --json
+    also every recorded parameter, the rule and the values)."""
     rows = scorecard.rows()
     if as_json:
         print(json.dumps(rows, indent=1, ensure_ascii=False))
         return
-    print(f"{'claim':38} {'status':9} {'verdict':15} {'profile':13} paper value | our value")
+    print(f"{'claim':38} {'verdict':15} {'evidence':10} {'profile':13} {'stale':5} our value")
     for r in rows:
+        n = r["evidence"] or "-"
+        stale = "-" if r["stale"] is None else "yes" if r["stale"] else "no"
         print(
-            f"{r['id']:38} {r['status']:9} {r['verdict'] or '-':15} {r['profile'] or '-':13} "
-            f"{r['paper_value']} | {r['our_value'] or '-'}"
+            f"{r['id']:38} {r['verdict'] or r['status']:15} {n:10} {r['profile'] or '-':13} "
+            f"{stale:5} {r['our_value'] or '-'}"
         )

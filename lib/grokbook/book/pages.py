@@ -90,9 +90,7 @@ def base_profile(row: dict) -> str | None:
 
 
 def evidence(row: dict) -> str:
-    n = row.get("evidence_n")
-    return "–" if n is None else f"{n} {row.get('evidence_unit') or ''}".strip()
-
+    return row.get("evidence") or "–"
 
 def verdict_line(row: dict) -> str:
     v = f"**{outcome(row)}**" + (
@@ -331,13 +329,12 @@ def result_box(c: registry.Claim, entry: dict, stale: bool) -> str:
     scale = ", ".join(
         f"{k} = {v}" for k, v in (entry.get("parameters") or {}).items() if k in SCALE
     )
-    n = entry.get("evidence_n")
     rows = [
         ("verdict", f"**{entry['verdict']}**"),
         ("paper", esc(c.paper_value)),
         ("ours", esc(entry["our_value"])),
         ("null / control", esc(entry["null_value"])),
-        ("evidence", f"{n} {entry.get('evidence_unit', '')}".strip() if n is not None else "–"),
+        ("evidence", scorecard.evidence_text(entry) or "–"),
         ("rule", esc(entry["rule"])),
         (
             "profile",

@@ -45,6 +45,15 @@ def is_stale(claim: registry.Claim, entry: dict) -> bool:
     return entry.get("source_digest") != source_digest(project_root() / claim.notebook, profile)
 
 
+def evidence_text(entry: dict) -> str | None:
+    """"3 seeds", "1 seed" from a ledger entry (None for an entry without an evidence count)."""
+    from grokbook.papers.verdict import Evidence
+
+    if entry.get("evidence_n") is None:
+        return None
+    return Evidence(entry["evidence_n"], entry.get("evidence_unit") or "runs").text()
+
+
 def rows(paper: Optional[str] = None) -> list[dict]:
     """One scorecard row per registered claim (pending ones included)."""
     out = []
@@ -63,6 +72,7 @@ def rows(paper: Optional[str] = None) -> list[dict]:
                 "profile": get("profile"),
                 "evidence_n": get("evidence_n"),
                 "evidence_unit": get("evidence_unit"),
+                "evidence": evidence_text(entry) if entry else None,
                 "stale": is_stale(c, entry) if entry else None,
                 "paper_value": c.paper_value,
                 "our_value": get("our_value"),
