@@ -170,7 +170,8 @@ def test_generator_change_relabels_dlog_frequencies():
 
 
 def test_separation_by_hand():
-    from grokbook.measures.spectral import separation, separation_level
+    from grokbook.measures.spectral import separation
+    from grokbook.papers.spectral.rules import separation_level
     s = separation([1.5, 1.4, 1.3], [1.0, 1.35, 1.1])
     assert (s.n, s.wins, s.separated) == (3, 3, False)          # 1.3 < 1.35
     assert s.auroc == pytest.approx(8 / 9)                       # 1.3 loses to 1.35 only

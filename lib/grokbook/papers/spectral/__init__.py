@@ -1,1 +1,1 @@
-"""Xu 2026d, spectral edge dynamics of the updates and their Fourier / discrete-log functional modes."""
+"""Xu 2026d: spectral edge dynamics of the updates and their Fourier / discrete-log modes."""
