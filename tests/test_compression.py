@@ -3,6 +3,8 @@ holo.per-matrix-svd-failure, holo.joint-svd-failure; multitask.md multi.reconstr
 svd/pruning/scaling claims)."""
 
 import numpy as np
+
+from grokbook.measures.subspaces import random_basis
 import pytest
 
 from grokbook.measures.compression import (
@@ -19,7 +21,6 @@ from grokbook.measures.compression import (
     magnitude_prune,
     matrix_inventory,
     matrix_ranks,
-    random_basis_like,
     reconstruct,
     recovery,
     residual_blocks,
@@ -96,7 +97,7 @@ def test_energy_and_k_tau_on_a_constructed_spectrum():
 
 def test_nulls_random_and_delta_containing():
     rng = np.random.default_rng(0)
-    B = random_basis_like(200, 6, rng)
+    B = random_basis(200, 6, rng)
     np.testing.assert_allclose(B.T @ B, np.eye(6), atol=1e-10)
     t0, tT = np.zeros(200), rng.standard_normal(200)
     D = delta_containing_basis(tT - t0, 4, rng)

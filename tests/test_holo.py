@@ -10,7 +10,7 @@ from grokbook.training.train import Run
 TRI = RunConfig(ops=("add", "mul", "x2_y2"))
 
 
-def test_scales_have_the_briefs_parameter_counts():
+def test_scales_have_the_papers_parameter_counts():
     assert n_params(holo.scaled(TRI, 128, 4, 256, 2)) == 315_427
     assert n_params(holo.scaled(TRI, 256, 8, 512, 2)) == 1_154_851
     assert n_params(holo.scaled(TRI, 256, 8, 512, 4)) == 2_209_059

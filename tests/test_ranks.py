@@ -49,7 +49,7 @@ def test_diagonal_with_known_spectrum():
     assert r_tau(s, 0.64) == 1
 
 
-def test_gaussian_128_reference_matches_the_briefs_table():
+def test_gaussian_128_reference_matches_the_tabulated_values():
     ref = gaussian_reference((128, 128), trials=3, seed=1)
     assert abs(ref["r90"] - 66) <= 3
     assert abs(ref["r99"] - 99) <= 3

@@ -164,13 +164,6 @@ def captured_energy(theta0, theta_T, V, ks: Sequence[int]) -> np.ndarray:
     return cum[_ks(ks, V.shape[1])] / float(delta @ delta)
 
 
-def random_basis_like(P: int, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Null: a uniformly random k-dim subspace of R^P (QR of a Gaussian P × k matrix); its first j
-    columns span a uniformly random j-dim subspace, so one draw serves every k' <= k. -> [P, k].
-    Expected E_k = k/P. Ref: Xu 2026c holo.trajectory-pca-recovery, Nulls."""
-    return random_basis(P, k, rng)
-
-
 def delta_containing_basis(delta, k: int, rng: np.random.Generator) -> np.ndarray:
     """Null: [Δ/‖Δ‖, k − 1 random directions], orthonormalised (first column = ±Δ/‖Δ‖), so it
     reconstructs θ_T exactly from k = 1. delta [P] -> [P, k]. Ref: Xu 2026b

@@ -227,7 +227,6 @@ def groupings(p: int, pairs, g: Optional[int] = None) -> dict[str, Grouping]:
     return out
 
 
-DEFAULT_GROUPING = {"add": "add", "sub": "sub", "mul": "raw_mul", "x2_y2": "x2_y2"}   # the op's own argument
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from grokbook.measures import compression as cp
+from grokbook.measures.subspaces import random_basis
 from grokbook.training.config import RunConfig
 from grokbook.measures.trajectory import step_norms
 from grokbook.papers.multitask.grids import GridRun
@@ -290,7 +291,7 @@ def _pca_candidates(run, ks, n_max, methods, random_draws, rng, partner, leak_fr
         )
     if "random" in methods:
         for i in range(random_draws):
-            add("random subspace", f"draw {i}", cp.random_basis_like(len(t0), max(ks), rng))
+            add("random subspace", f"draw {i}", random_basis(len(t0), max(ks), rng))
     if "delta_random" in methods:
         add("Δ-containing subspace", "Δ + random", cp.delta_containing_basis(tT - t0, max(ks), rng))
     if "pregrok" in methods and first_grok(run) is not None:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from grokbook.measures import compression as cp
+from grokbook.measures.subspaces import random_basis
 from grokbook.measures.trajectory import Spread
 from grokbook.papers.multitask import grids as multitask
 from grokbook.papers.multitask.rules_compression import run_label
@@ -298,7 +299,7 @@ def null_scan(a: Analysed, bases: Mapping, null_ks: Sequence[int],
     for g in a.grokked:
         t0, tT, acc_T = a.ends[key(g)]
         rng, partner = _rng(g), _partner(a, g)
-        cands = {f"random {d}": cp.random_basis_like(len(t0), max(null_ks), rng)
+        cands = {f"random {d}": random_basis(len(t0), max(null_ks), rng)
                  for d in range(random_draws)}
         cands["Δ-containing"] = cp.delta_containing_basis(tT - t0, max(null_ks), rng)
         cands["pre-grok"] = bases[(key(g), "pre-grok")].V

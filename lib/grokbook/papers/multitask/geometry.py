@@ -6,7 +6,7 @@ Built on grokbook.commutator (the commutator of two gradient fields), grokbook.s
 projected fractions, random bases), grokbook.defect (median defect, M4 onset, sign test), grokbook.compression
 (trajectory basis, k_τ) and grokbook.hessian (λ_min). Pure functions: runs/arrays in, rows or numbers out.
 
-Ref: multitask.md multi.execution-manifold, multi.integrability, multi.defect-lead, multi.curvature-depth.
+Ref: Xu 2026b, multi.execution-manifold, multi.integrability, multi.defect-lead, multi.curvature-depth.
 """
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def commutator_samples(cfg: RunConfig, theta, K: int, mode: Optional[tuple[int, 
                        seed: int = 0) -> Commutator:
     """K independent commutator samples at one θ [P], computed as K stacked rows: batches A and B of each row
     are fresh train mini-batches. mode None = total loss on both batches; (i, j) = task i's loss on A and task
-    j's loss on B (cross-task). -> Commutator with [K, ...] fields. Ref: multitask.md multi.integrability,
+    j's loss on B (cross-task). -> Commutator with [K, ...] fields. Ref: Xu 2026b, multi.integrability,
     Definitions."""
     th = torch.as_tensor(np.asarray(theta, np.float32)).to(cfg.device).expand(K, -1).contiguous()
     x, y = train_batches(cfg, 2 * K, seed)
@@ -87,7 +87,7 @@ def integrability_rows(run, n_c: int, n_checkpoints: int, K: int, modes: Sequenc
     snapshots up to the checkpoint. Nulls of the projected fraction f = ‖BBᵀδ‖/‖δ‖ (same K columns): (i) random
     subspace of all P coordinates (exact mean), (ii) random subspace of the attention coordinates (exact mean
     times ‖δ_attn‖/‖δ‖), (iii) n_c random Gaussian directions per attention block, embedded like B (mean over
-    n_random bases). One row per (checkpoint, mode, sample). Ref: multitask.md multi.integrability."""
+    n_random bases). One row per (checkpoint, mode, sample). Ref: Xu 2026b, multi.integrability."""
     c = run.config
     P, steps, snaps = n_params(c), np.asarray(run.snapshot_steps), run.snapshots["all"]
     idx = checkpoint_indices(len(steps), n_checkpoints)
@@ -127,7 +127,7 @@ def random_walk_energy(step_norms: np.ndarray, P: int, trials: int, seed: int, c
     init row dropped, as in the code's trajectory PCA) or centred (init row kept). Exact without P-dim
     draws: the Gram matrix of n isotropic Gaussian vectors in R^P is Wishart(P, I_n), sampled by the Bartlett
     decomposition (needs P >= n). step_norms [n] -> [trials, n] (decreasing per trial, rows sum to 1).
-    Ref: multitask.md multi.execution-manifold, Nulls ((b): random walk of matched step norms)."""
+    Ref: Xu 2026b, multi.execution-manifold, Nulls ((b): random walk of matched step norms)."""
     s = np.asarray(step_norms, np.float64)
     n = len(s)
     if P < n:
@@ -159,16 +159,20 @@ def k_taus(energy, taus: Sequence[float]) -> dict[float, int]:
 # ── defect onset detectors and lead tables (multi.defect-lead) ─────────────────────────────────────────────
 
 def envelope_onset_index(series: np.ndarray, factor: float = 5.0, base_frac: float = 0.25, window: int = 5,
-                         min_base: int = 3, floor: float = 0.0, zero_value: float = 0.01) -> Optional[int]:
+                         min_base: int = 3, floor: float = 0.0, zero_value: float = 0.01,
+                         causal: bool = False) -> Optional[int]:
     """The dual code's "envelope" detector: L = log10(D) (0 and NaN replaced by zero_value), E = running max
     of L over a centred window of `window` checkpoints, baseline = median of E over the first
     max(min_base, int(base_frac · n)) checkpoints, onset = first index >= n_base with E_i > baseline +
     log10(factor) (and, if floor > 0, E_i > log10(floor)); None if it never fires. series [n] per-checkpoint
-    median D. Ref: multitask.md multi.defect-lead, Dual protocol step 2."""
+    median D. Ref: Xu 2026b, multi.defect-lead, Dual protocol step 2."""
     D = np.asarray(series, np.float64)
     D = np.where(np.isfinite(D) & (D > 0), D, zero_value)
     L, n, h = np.log10(D), len(D), window // 2
-    E = np.array([L[max(0, i - h):i + h + 1].max() for i in range(n)])
+    if causal:      # the running max of the last `window` checkpoints: reads no future probe
+        E = np.array([L[max(0, i - window + 1):i + 1].max() for i in range(n)])
+    else:           # the paper's code: centred, so it reads h probes ahead and fires up to h early
+        E = np.array([L[max(0, i - h):i + h + 1].max() for i in range(n)])
     n_base = min(n, max(min_base, int(base_frac * n)))
     thr = np.median(E[:n_base]) + math.log10(factor)
     if floor > 0:
@@ -199,7 +203,7 @@ def lead_rows(grid, n_max: int = 120, envelope: Optional[dict] = None, spike: Op
     step of the task (train acc >= 0.99); leads = grok − onset under the code's own pairing (code_lead: dual rows
     envelope vs first-task grok, tri rows spike vs R90) and the unified pairing (envelope vs per-task 0.98 × 3).
     `code_condition` marks the conditions the paper counts (one per dual run: the first task to grok; every
-    tri task). Ref: multitask.md multi.defect-lead."""
+    tri task). Ref: Xu 2026b, multi.defect-lead."""
     envelope, spike = envelope or {}, spike or {}
     rows = []
     for g in grid:
@@ -224,16 +228,16 @@ def lead_rows(grid, n_max: int = 120, envelope: Optional[dict] = None, spike: Op
 
 
 def sensitivity_rows(grid, factors: Sequence[float], floors: Sequence[float], base_fracs: Sequence[float],
-                     n_max: int = 120) -> list[dict]:
+                     n_max: int = 120, causal: bool = False) -> list[dict]:
     """The unified rule (envelope onset vs per-task 0.98 × 3) over a grid of detector settings: for every
     (factor, floor, base_frac) the share of positive leads among the grokked (run, task) conditions of the
     λ > 0 runs and the false-alarm rate (share of λ = 0 controls in which the detector fires at all).
-    Ref: multitask.md multi.defect-lead, Nulls (threshold sensitivity)."""
+    Ref: Xu 2026b, multi.defect-lead, Nulls (threshold sensitivity)."""
     out = []
     for fac in factors:
         for fl in floors:
             for bf in base_fracs:
-                rows = lead_rows(grid, n_max, envelope=dict(factor=fac, floor=fl, base_frac=bf))
+                rows = lead_rows(grid, n_max, envelope=dict(factor=fac, floor=fl, base_frac=bf, causal=causal))
                 leads = [x["unified_lead"] for x in rows if not x["control"] and x["unified_grok"] is not None]
                 ctrl = {(x["task_set"], x["seed"]): x["envelope_onset"] for x in rows if x["control"]}
                 out.append({"factor": fac, "floor": fl, "base_frac": bf, "n_conditions": len(leads),
@@ -251,7 +255,7 @@ def curvature_rows(g, n_checkpoints: int, iters: int, n_samples: int, per_task: 
     """λ_min of the total loss (and of every task's loss if per_task) at ≤ n_checkpoints full-θ snapshots
     (linspace) of one grid run, on n_samples distinct train pairs drawn once per run (hessian.hessian_batch).
     One row per (checkpoint, mode) with the grid coordinates, the step and the fraction of the run.
-    Ref: multitask.md multi.curvature-depth, Protocol."""
+    Ref: Xu 2026b, multi.curvature-depth, Protocol."""
     r = g.run
     c = r.config
     steps = np.asarray(r.snapshot_steps)
@@ -271,7 +275,7 @@ def depth(rows: Sequence[dict], mode: str = "total") -> float:
 
 def negative_onset(rows: Sequence[dict], mode: str = "total", level: float = -0.01, run_len: int = 3) -> Optional[int]:
     """The step of the first of `run_len` consecutive checkpoints with λ_min < level (None if never).
-    Ref: multitask.md multi.curvature-depth ("negative onset")."""
+    Ref: Xu 2026b, multi.curvature-depth ("negative onset")."""
     pts = sorted((r["step"], r["lam_min"]) for r in rows if r["mode"] == mode)
     for i in range(len(pts) - run_len + 1):
         if all(v < level for _, v in pts[i:i + run_len]):
@@ -286,7 +290,7 @@ def trajectory_pca_row(run, n_max: int = 100, taus: Sequence[float] = (0.95, 0.9
     and centred, against `trials` random walks with the same step norms between the selected checkpoints
     (random_walk_energy, same centring). -> dict: pc1, cum2, cum5 and k_τ of the uncentered PCA; pc1 and k_τ
     of the centred PCA; the null's mean pc1 and its k_τ (of the mean energy curve), uncentered and centred.
-    Ref: multitask.md multi.execution-manifold (b) and Nulls."""
+    Ref: Xu 2026b, multi.execution-manifold (b) and Nulls."""
     steps, thetas = run_trajectory(run)
     out = {"n_checkpoints": len(select_checkpoints(len(steps), n_max))}
     norms = step_norms(np.asarray(thetas[select_checkpoints(len(steps), n_max)], np.float64))
@@ -299,3 +303,165 @@ def trajectory_pca_row(run, n_max: int = 100, taus: Sequence[float] = (0.95, 0.9
         out |= {f"{tag}_k{t}": k for t, k in k_taus(e, taus).items()}
         out |= {f"{tag}_null_k{t}": k for t, k in k_taus(null.mean(0), taus).items()}
     return out
+
+
+# ── tables of the notebooks ──────────────────────────────────────────────────────────────────────────────
+
+def run_label(g) -> str:
+    """A grid run's label on the claim pages and in the ledger's evidence: "tri λ=1 s42"."""
+    return f"{g.task_set} λ={g.weight_decay:g} s{g.seed}"
+
+
+def coords(g) -> dict:
+    """The grid coordinates of a run as table columns (run label, task set, λ, seed)."""
+    return {"run": run_label(g), "task_set": g.task_set, "weight_decay": g.weight_decay, "seed": g.seed}
+
+
+def depth_rows(grid, curv: Sequence[Sequence[dict]], per_task: bool) -> list[dict]:
+    """One row per grid run from its curvature rows (curv[i] = curvature_rows(grid[i], ...)): depth of the
+    total loss (and of every task's loss if per_task), the matched depth (minimum over the checkpoints up to
+    the stop step of the shortest run of the same task set, so that runs of different lengths are compared
+    over the same steps), negative onset, stop step, whether every task grokked (R98) and the step at which
+    the slowest task grokked. Ref: Xu 2026b, curvature depth (figure H18)."""
+    shortest: dict[str, int] = {}
+    for g in grid:
+        shortest[g.task_set] = min(shortest.get(g.task_set, g.run.final_step), g.run.final_step)
+    out = []
+    for g, rows in zip(grid, curv):
+        groks = list(g.grok_steps().values())
+        early = [r for r in rows if r["step"] <= shortest[g.task_set]]
+        out.append(coords(g) | {"depth": depth(rows), "depth_matched": depth(early)}
+                   | ({f"depth_{op}": depth(rows, op) for op in g.ops} if per_task else {})
+                   | {"negative_onset": negative_onset(rows), "final_step": g.run.final_step,
+                      "grokked": all(v is not None for v in groks),
+                      "slowest_grok": max(groks) if None not in groks else None})
+    return out
+
+
+def convergence_rows(grid, curv: Sequence[Sequence[dict]], check_iters: Sequence[int], check_starts: int,
+                     iters: int, n_samples: int) -> list[dict]:
+    """Lanczos convergence at every run's deepest total-loss checkpoint: the bottom Ritz value with `iters`
+    steps (from curv), with each of `check_iters` steps, and the range over `check_starts` other random
+    start vectors at `iters` steps. Ref: Xu 2026b, curvature depth."""
+    from grokbook.measures.hessian import bottom_eigenvalues
+    out = []
+    for g, rows in zip(grid, curv):
+        c = g.run.config
+        r = min((x for x in rows if x["mode"] == "total"), key=lambda x: x["lam_min"])
+        theta = g.run.snapshots["all"][list(g.run.snapshot_steps).index(r["step"])]
+        x, y = hessian_batch(c, n_samples, seed=g.seed)
+        more = {f"iters {n}": float(bottom_eigenvalues(c, theta, x, y, iters=n, k=1)[0]) for n in check_iters}
+        starts = [float(bottom_eigenvalues(c, theta, x, y, iters=iters, k=1, seed=s)[0])
+                  for s in range(1, check_starts + 1)]
+        out.append({"run": run_label(g), "step": r["step"], f"iters {iters}": r["lam_min"], **more,
+                    "starts min": min(starts), "starts max": max(starts)})
+    return out
+
+
+def depth_spearman(rows: Sequence[dict], weight_decays: Sequence[float]) -> dict[str, float]:
+    """Spearman ρ between λ and depth per task set over the runs at `weight_decays` (NaN with fewer than 3
+    distinct λ). rows: depth_rows. Ref: Xu 2026b, curvature depth ("covaries with λ")."""
+    from scipy import stats
+    out = {}
+    for ts in dict.fromkeys(r["task_set"] for r in rows if r["weight_decay"] in weight_decays):
+        sub = [r for r in rows if r["task_set"] == ts and r["weight_decay"] in weight_decays]
+        lam, d = [r["weight_decay"] for r in sub], [r["depth"] for r in sub]
+        out[ts] = float(stats.spearmanr(lam, d)[0]) if len(set(lam)) >= 3 else math.nan
+    return out
+
+
+def trend_shape(rho: float, threshold: float) -> str:
+    """"monotone" if |ρ| >= threshold, "non-monotone" below, "not testable" for NaN (fewer than 3 λ)."""
+    if not np.isfinite(rho):
+        return "not testable (fewer than 3 λ)"
+    return "monotone" if abs(rho) >= threshold else "non-monotone"
+
+
+def defect_traces(grid, rows: Sequence[dict]) -> tuple[dict, dict, dict]:
+    """Panels of the defect page, one per (task set, λ), one entry per seed: (probe steps, median defect),
+    (eval steps, test accuracy of the last task to grok) and marks {onset: unified onset, grok: first R98}.
+    rows: lead_rows of the same grid."""
+    panels, acc, marks = {}, {}, {}
+    for g in grid:
+        key, lab = f"{g.task_set} λ={g.weight_decay}", f"s{g.seed}"
+        mine = [r for r in rows if (r["task_set"], r["weight_decay"], r["seed"]) ==
+                (g.task_set, g.weight_decay, g.seed)]
+        groks = [r["unified_grok"] for r in mine if r["unified_grok"] is not None]
+        panels.setdefault(key, {})[lab] = (g.run.probes["steps"], median_defect(g.run.probes["defect"]))
+        acc.setdefault(key, {})[lab] = (g.run.eval_steps, g.run.test_acc.min(1))
+        marks.setdefault(key, {})[lab] = {"onset": mine[0]["envelope_onset"] if mine else None,
+                                          "grok": min(groks) if groks else None}
+    return panels, acc, marks
+
+
+def lead_summary(rows: Sequence[dict]) -> list[dict]:
+    """Positive leads under the code's rules (each to its own task set and pairing) and under the unified
+    rule, over the grokked conditions of the λ > 0 runs, with the one-sided sign test of each.
+    rows: lead_rows. Ref: Xu 2026b, defect onset before grokking."""
+    from grokbook.measures.defect import sign_test
+    grokking = [r for r in rows if not r["control"]]
+    code = [r["code_lead"] for r in grokking if r["code_condition"] and r["code_grok"] is not None]
+    uni = [r["unified_lead"] for r in grokking if r["unified_grok"] is not None]
+    out = []
+    for name, leads in (("code (dual envelope / tri spike)", code), ("unified (envelope, 0.98 × 3 per task)", uni)):
+        known = [v for v in leads if v is not None]
+        out.append({"rule": name, "conditions": len(leads), "positive": sum(v > 0 for v in known),
+                    "sign test p": sign_test(known)[2]})
+    return out
+
+
+def early_firing_text(onset_minus_memorised: Sequence[float], probe_every: int) -> str:
+    """The early-firing null in words: where the onset falls relative to the memorisation step."""
+    from grokbook.measures.trajectory import Spread
+    d = [float(v) for v in onset_minus_memorised if v is not None and np.isfinite(v)]
+    if not d:
+        return "Onset − memorisation: n/a (no condition has both)."
+    med = float(np.median(d))
+    where = ("the onset typically comes before memorisation" if med < 0 else
+             "the onset comes right after memorisation, so a positive lead is partly automatic whenever "
+             "grokking is late" if med <= 2 * probe_every else "the onset comes well after memorisation")
+    return f"Onset − memorisation: {Spread.of(d).fmt(digits=0)} steps — {where}."
+
+
+def relative_drift(conv: Sequence[dict], iters: int, check_iters: Sequence[int]) -> dict[str, float]:
+    """Per run: the largest |λ(n) − λ(iters)| / |λ(n)| over the check iterations n (convergence_rows)."""
+    out = {}
+    for r in conv:
+        base = r[f"iters {iters}"]
+        out[r["run"]] = max((abs(r[f"iters {n}"] - base) / abs(r[f"iters {n}"]) if r[f"iters {n}"] else math.inf)
+                            for n in check_iters) if check_iters else 0.0
+    return out
+
+
+def false_alarm_rows(grid, n_max: int = 120, envelope: Optional[dict] = None,
+                     spike: Optional[dict] = None) -> list[dict]:
+    """Both detectors on every no-decay control, truncated to the length of its matched grokking runs (the
+    longest λ > 0 run of the same task set and seed; the control's own length if there is none), so that a
+    long control is not judged over more training than the runs it stands beside. One row per control.
+    Ref: Xu 2026b, defect onset before grokking (false-alarm control)."""
+    envelope, spike = envelope or {}, spike or {}
+    out = []
+    for g in grid:
+        if not g.is_control:
+            continue
+        matched = [h.run.final_step for h in grid if not h.is_control and h.task_set == g.task_set
+                   and h.seed == g.seed]
+        length = max(matched) if matched else g.run.final_step
+        s_env, D_env = probe_series(g.run, n_max)
+        s_all, D_all = probe_series(g.run)
+        keep_e, keep_a = s_env <= length, s_all <= length
+        out.append({"run": run_label(g), "task_set": g.task_set, "seed": g.seed, "length": int(length),
+                    "envelope_fired": envelope_onset_index(D_env[keep_e], **envelope) is not None,
+                    "spike_fired": onset_index(D_all[keep_a], **spike) is not None})
+    return out
+
+
+def run_sign_test(rows: Sequence[dict], key: str = "unified_lead") -> tuple[int, int, float]:
+    """The sign test with runs, not (run, task) conditions, as the units: a run counts by the median lead of
+    its grokked conditions (lead_rows). -> (positive runs, runs with a non-zero median, p)."""
+    from grokbook.measures.defect import sign_test
+    per: dict[tuple, list] = {}
+    for r in rows:
+        if not r["control"] and r[key] is not None and np.isfinite(r[key]):
+            per.setdefault((r["task_set"], r["weight_decay"], r["seed"]), []).append(r[key])
+    return sign_test([float(np.median(v)) for v in per.values()])

@@ -1,4 +1,4 @@
-"""When each task groks, and how grok time depends on weight decay (multitask.md multi.staggered-order,
+"""When each task groks, and how grok time depends on weight decay (Xu 2026b multi.staggered-order,
 multi.wd-groktime-powerlaw, multi.wd-phase-structure).
 
 Pure functions, float64 inside, no plotting or I/O:
@@ -20,7 +20,7 @@ from scipy import optimize, stats
 from grokbook.measures.fits import power_law_fit
 from grokbook.training.model import param_layout
 
-PAPER_ORDER = ("mul", "x2_y2", "add")   # multitask.md multi.staggered-order: mul → sq → add
+PAPER_ORDER = ("mul", "x2_y2", "add")   # Xu 2026b multi.staggered-order: mul → sq → add
 
 
 # ── order statistics ──
@@ -49,7 +49,7 @@ def order_status(times: dict[str, Optional[float]], expected: Sequence[str] = PA
                  tie_within: float = 100.0) -> str:
     """One run's verdict on the expected order over the consecutive pairs of the tasks it has
     (tri: mul–x2_y2, x2_y2–add; dual: mul–add): "contradict" if any pair is reversed, else "missing" if a task
-    never grokked, else "tie" if any pair ties, else "support". Ref: multitask.md multi.staggered-order, Verdict."""
+    never grokked, else "tie" if any pair ties, else "support". Ref: Xu 2026b, multi.staggered-order, Verdict."""
     ops = [op for op in expected if op in times]
     rel = [pair_relation(times[a], times[b], tie_within) for a, b in zip(ops, ops[1:])]
     for status in ("contradict", "missing", "tie"):
@@ -70,7 +70,7 @@ def delays(times: dict[str, Optional[float]], expected: Sequence[str] = PAPER_OR
 def interpolated_crossing(steps: np.ndarray, acc: np.ndarray, level: float = 0.5) -> Optional[float]:
     """Step of the last upward crossing of `level`, linearly interpolated between the two evals around it
     (so it is not tied to the eval grid); steps[0] if acc never is below level, None if it ends below.
-    steps, acc [E]. Ref: multitask.md multi.staggered-order, eval-resolution null."""
+    steps, acc [E]. Ref: Xu 2026b, multi.staggered-order, eval-resolution null."""
     s, a = np.asarray(steps, dtype=np.float64), np.asarray(acc, dtype=np.float64)
     below = np.flatnonzero(a < level)
     if below.size == 0:
@@ -99,7 +99,7 @@ def logistic_crossing(steps: np.ndarray, acc: np.ndarray, level: float = 0.5) ->
     """Fit a 4-parameter logistic to a test-accuracy curve and return where it crosses `level` (the continuous
     grok time). Started from the interpolated crossing; None if the curve never crosses or the least-squares fit
     does not converge (counted as a missing time, never replaced by another estimate). steps, acc [E].
-    Ref: multitask.md multi.staggered-order, Nulls (eval-resolution null)."""
+    Ref: Xu 2026b, multi.staggered-order, Nulls (eval-resolution null)."""
     s, a = np.asarray(steps, dtype=np.float64), np.asarray(acc, dtype=np.float64)
     t_start = interpolated_crossing(s, a, level)
     if t_start is None or len(s) < 5:
@@ -121,7 +121,7 @@ def logistic_crossing(steps: np.ndarray, acc: np.ndarray, level: float = 0.5) ->
 
 def head_cosines(thetas: np.ndarray, cfg) -> dict[str, np.ndarray]:
     """cos between the flattened weight matrices (p × d each) of every pair of task heads, at every θ.
-    thetas [S, P] (e.g. run.snapshots["all"]) -> {"add·mul": [S], ...}. Ref: multitask.md multi.staggered-order."""
+    thetas [S, P] (e.g. run.snapshots["all"]) -> {"add·mul": [S], ...}. Ref: Xu 2026b, multi.staggered-order."""
     off, (T, V, d) = param_layout(cfg)["heads.weight"]
     H = np.asarray(thetas, dtype=np.float64)[:, off:off + T * V * d].reshape(-1, T, V * d)   # [S, T, p·d]
     H = H / np.linalg.norm(H, axis=-1, keepdims=True)
@@ -130,7 +130,7 @@ def head_cosines(thetas: np.ndarray, cfg) -> dict[str, np.ndarray]:
 
 
 def chance_cosine(n: int) -> float:
-    """1/sqrt(n): the typical |cos| of two independent random directions in R^n (the brief's head-cosine
+    """1/sqrt(n): the typical |cos| of two independent random directions in R^n (the head-cosine
     baseline with n = d·p; the exact mean |cos| of Gaussian vectors is sqrt(2/(π n)) ≈ 0.80/sqrt(n))."""
     return 1.0 / math.sqrt(n)
 
@@ -169,7 +169,7 @@ GROKTIME_MODELS: dict[str, tuple[Callable, int]] = {   # name -> (fitter, number
 def loo_log_error(x, y, fitter: Callable, n_params: int) -> float:
     """Leave-one-λ-out error: for every distinct x, fit on the other x values and predict the held-out points;
     the RMS of log y − log ŷ over all points. NaN if some fold has fewer distinct x than parameters.
-    x, y [n]. Ref: multitask.md multi.wd-groktime-powerlaw, Nulls (one metric for every model)."""
+    x, y [n]. Ref: Xu 2026b, multi.wd-groktime-powerlaw, Nulls (one metric for every model)."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     errs = []
     for v in np.unique(x):
@@ -207,7 +207,7 @@ class ShapeTest:
 
 def quadratic_log_test(x, y) -> ShapeTest:
     """Quadratic-in-log-x vs linear-in-log-x least squares, Gaussian likelihood-ratio test with 1 d.o.f.
-    x > 0, y [n], n >= 4 and >= 3 distinct x. Ref: multitask.md multi.wd-phase-structure, Protocol."""
+    x > 0, y [n], n >= 4 and >= 3 distinct x. Ref: Xu 2026b, multi.wd-phase-structure, Protocol."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if x.size < 4 or np.unique(x).size < 3:
         raise ValueError(f"quadratic_log_test: need >= 4 points at >= 3 distinct x, got {x.size} at "
@@ -240,7 +240,7 @@ def continuous_times(run, level: float = 0.5, method: str = "logistic") -> dict[
 def order_rows(grid, tie_within: float, level: float = 0.5, expected: Sequence[str] = PAPER_ORDER) -> list[dict]:
     """One row per grid run (GridRun from grokbook.papers.multitask.grids): task set, λ, seed, the R98 step of every task
     ("R98 op"), its order string, status and delays, and the same under the logistic and interpolated
-    `level` crossings ("<basis> status"). Ref: multitask.md multi.staggered-order, Protocol."""
+    `level` crossings ("<basis> status"). Ref: Xu 2026b, multi.staggered-order, Protocol."""
     rows = []
     for g in grid:
         bases = {"R98": g.grok_steps(), "logistic": continuous_times(g.run, level, "logistic"),
@@ -260,7 +260,7 @@ def order_rows(grid, tie_within: float, level: float = 0.5, expected: Sequence[s
 def kstar_of(run, k_max: int, n_max: int = 100, threshold: float = 0.90) -> Optional[int]:
     """The code's reconstruction threshold k* of one run: uncentered full-parameter trajectory PCA
     (grokbook.compression), θ_k = θ_0 + B_kB_kᵀΔ for k = 1..k_max, smallest k with every task's test accuracy
-    >= threshold; None if none. Ref: multitask.md multi.reconstruction-threshold, Protocol."""
+    >= threshold; None if none. Ref: Xu 2026b, multi.reconstruction-threshold, Protocol."""
     from grokbook.measures import compression as cp
     from grokbook.training.train import accuracy_of
     steps, thetas = cp.run_trajectory(run)
@@ -274,9 +274,9 @@ def phase_rows(grid, *, n_checkpoints: int, lanczos_iters: int, hessian_samples:
                n_max_pca: int = 100, n_max_defect: int = 120, envelope: Optional[dict] = None) -> list[dict]:
     """One row per grid run with the four observables of the composite claim: grok time (mean R98 over the
     tasks; None if a task never grokked), curvature depth (min over ≤ n_checkpoints of the total-loss Hessian's
-    bottom Ritz value, grokbook.mt_geometry.curvature_rows), k* (kstar_of, grokked runs only) and the defect
+    bottom Ritz value, geometry.curvature_rows), k* (kstar_of, grokked runs only) and the defect
     lead (envelope onset of the probed total-loss defect vs the first task's R98: lead and lead/grok,
-    grokbook.mt_geometry.lead_rows). Ref: multitask.md multi.wd-phase-structure, Protocol."""
+    geometry.lead_rows). Ref: Xu 2026b, multi.wd-phase-structure, Protocol."""
     from grokbook.papers.multitask.geometry import curvature_rows, depth, lead_rows
     rows = []
     for g in grid:
@@ -305,7 +305,7 @@ def extremum_position(lams, values, kind: str = "min") -> Optional[float]:
 
 def within_grid_points(lams: Sequence[float], found: Optional[float], targets: Sequence[float], tol: int = 1) -> bool:
     """Whether `found` lies within `tol` grid positions of the nearest target λ on the sorted grid `lams`
-    (targets outside the grid are placed at their nearest grid point). Ref: multitask.md multi.wd-phase-structure,
+    (targets outside the grid are placed at their nearest grid point). Ref: Xu 2026b, multi.wd-phase-structure,
     Verdict ("positions of the extrema agree within one grid point")."""
     if found is None:
         return False
@@ -317,7 +317,7 @@ def within_grid_points(lams: Sequence[float], found: Optional[float], targets: S
 def shape_summary(x, y) -> dict:
     """Trend of an observable y against λ = x over runs (NaNs dropped): Spearman ρ (>= 3 distinct λ) and the
     quadratic-in-log λ test (>= 4 points at >= 3 λ); NaN where undefined. x, y [n] -> dict.
-    Ref: multitask.md multi.wd-phase-structure, Protocol."""
+    Ref: Xu 2026b, multi.wd-phase-structure, Protocol."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     keep = ~np.isnan(y)
     x, y = x[keep], y[keep]
@@ -327,3 +327,46 @@ def shape_summary(x, y) -> dict:
     nan = float("nan")
     return {"spearman": sp, "LR p": q.p_value if q else nan, "curvature": q.curvature if q else nan,
             "vertex λ": q.vertex if q else nan, "n": int(x.size), "λ values": int(k)}
+
+
+# ── tables of the staggered-order page ──
+
+def single_task_configs(grid_params: dict, ops: Sequence[str], seeds: Sequence[int], weight_decay: float):
+    """Single-task models of the per-task difficulty null: the grid's tri config at `weight_decay` for every
+    seed with only the head list changed to one op. grid_params: the shared grid's parameters
+    (grids.SHARED.pick). -> [RunConfig], seeds outer, ops inner. Ref: Xu 2026b (staggered order)."""
+    import dataclasses
+
+    from grokbook.papers.multitask.grids import grid_configs
+    pts = grid_configs(**{**grid_params, "task_sets": ["tri"], "weight_decays": [weight_decay],
+                          "seeds": list(seeds), "control_seeds": [], "snapshot_groups": ("attn", "all")})
+    tri = {s: c for _, wd, s, c in pts if wd == weight_decay}
+    return [dataclasses.replace(tri[s], ops=(op,)) for s in seeds for op in ops]
+
+
+def single_task_rows(runs, seeds: Sequence[int], tie_within: float) -> list[dict]:
+    """Per seed: the R98 step of every single-task model, their order string and order status."""
+    rows = []
+    for s in seeds:
+        t = {r.config.ops[0]: r.grok_step(0) for r in runs if r.config.seed == s}
+        rows.append({"seed": s, **t, "order": order_string(t, tie_within),
+                     "status": order_status(t, tie_within=tie_within)})
+    return rows
+
+
+def paper_comparison(rows: Sequence[dict], paper_steps: dict, weight_decay: float, tie_within: float) -> list[dict]:
+    """The paper's order and status (from its R98 steps, {"tri 42": {op: step}}) beside ours at the same λ.
+    rows: order_rows."""
+    ours = {f"{r['task_set']} {r['seed']}": r for r in rows if r["weight_decay"] == weight_decay}
+    return [{"run": key, "paper order": order_string(v, tie_within),
+             "paper status": order_status(v, tie_within=tie_within),
+             "our order": ours[key]["R98 order"] if key in ours else "not run",
+             "our status": ours[key]["R98 status"] if key in ours else "not run"}
+            for key, v in paper_steps.items()]
+
+
+def head_cosine_panels(runs) -> dict[str, dict[str, tuple]]:
+    """Per grid run: cos between every pair of task heads at every full-parameter snapshot (head_cosines)."""
+    return {f"{g.task_set} s{g.seed}": {pair: (g.run.snapshot_steps, c) for pair, c in
+                                       head_cosines(g.run.snapshots["all"], g.run.config).items()}
+            for g in runs}
