@@ -1,5 +1,7 @@
 """Hand-computed values for grokbook.holo (scales, random-walk null, per-run reconstruction table, summaries)."""
 import numpy as np
+
+from grokbook.measures.trajectory import random_walk_energy
 import pytest
 
 from grokbook.papers.holographic import scales as holo
@@ -18,17 +20,17 @@ def test_scales_have_the_papers_parameter_counts():
 
 
 def test_walk_in_one_dimension_is_rank_one():
-    e = holo.walk_energy(np.array([1.0, 2.0, 0.5]), dim=1, trials=3, seed=0)
+    e = random_walk_energy(np.array([1.0, 2.0, 0.5]), dim=1, trials=3, seed=0)
     np.testing.assert_allclose(e[:, 0], 1.0, atol=1e-12)               # all positions on one line
 
 
 def test_walk_in_huge_dimension_has_orthogonal_steps():
     # steps of norm 3 and 4 at right angles: positions x1 = s1, x2 = s1 + s2 -> Gram [[9, 9], [9, 25]]
-    e = holo.walk_energy(np.array([3.0, 4.0]), dim=10 ** 12, trials=2, seed=1)
+    e = random_walk_energy(np.array([3.0, 4.0]), dim=10 ** 12, trials=2, seed=1)
     lam = np.linalg.eigvalsh(np.array([[9.0, 9.0], [9.0, 25.0]]))[::-1]
     np.testing.assert_allclose(e, np.tile(lam / lam.sum(), (2, 1)), atol=1e-5)
     # centred: rows 0, x1, x2 minus their mean; the spectrum still sums to one
-    c = holo.walk_energy(np.array([3.0, 4.0]), dim=10 ** 12, trials=1, seed=1, centred=True)
+    c = random_walk_energy(np.array([3.0, 4.0]), dim=10 ** 12, trials=1, seed=1, centred=True)
     assert c.shape == (1, 3) and c.sum() == pytest.approx(1.0)
 
 
@@ -106,3 +108,13 @@ def test_rescaled_keeps_the_grid_config_and_drops_probes_elsewhere():
     m = holo._rescaled(grid, [256, 8, 512, 2], None)
     assert (m.d_model, m.n_heads, m.d_ff, m.n_layers, m.probe_every, m.steps) == (256, 8, 512, 2, 0, grid.steps)
     assert holo._rescaled(grid, [64, 4, 128, 1], 300).steps == 300
+
+
+def test_grok_steps_of_a_multi_task_run():
+    cfg = RunConfig(p=7, ops=("add", "mul"), d_model=8, n_heads=2, d_ff=16, n_layers=1, train_frac=0.5)
+    run = _line_run(cfg)
+    run.test_acc[:, 1] = [0.0, 0.0, 0.0, 0.99, 0.99]         # mul groks one eval later than add
+    assert (run.first_grok_step(), run.all_grok_step(), run.grokked) == (400, None, False)
+    run.test_acc[:, 1] = [0.0, 0.0, 0.99, 0.99, 0.99]         # both grok at step 400 (3 evals)
+    run.test_acc[:, 0] = [0.99, 0.99, 0.99, 0.99, 0.99]       # add at step 200
+    assert (run.first_grok_step(), run.all_grok_step(), run.grokked) == (200, 400, True)

@@ -69,6 +69,40 @@ def random_walk_pc1(step_norms: np.ndarray, dim: int, trials: int, seed: int) ->
     return out
 
 
+def random_walk_energy(
+    norms: np.ndarray, dim: int, trials: int, seed: int, centred: bool = False
+) -> np.ndarray:
+    """PCA energy spectra of random walks in R^dim with the given step norms and isotropic
+    directions, through their Gram matrix only: the Gram matrix ZZᵀ of n Gaussian vectors in
+    R^dim is Wishart(dim, I_n), drawn exactly with Bartlett's decomposition (so dim may be
+    millions). Rows as in compression.trajectory_basis: uncentred = the n positions after each
+    step (the zero start dropped); centred = the start plus the n positions, centred. norms [n]
+    -> [trials, n] (uncentred) or [trials, n + 1] (centred) energy fractions, decreasing. The null
+    of the trajectory-dimension claims of Xu 2026b and 2026c; Methods: trajectory PCA."""
+    rng, s = np.random.default_rng(seed), np.asarray(norms, np.float64)
+    n = len(s)
+    L = np.tril(np.ones((n, n)))  # positions = L @ steps
+    out = []
+    for _ in range(trials):
+        if dim > n:
+            A = np.tril(rng.standard_normal((n, n)), -1)
+            A[np.diag_indices(n)] = np.sqrt(rng.chisquare(dim - np.arange(n)))
+        else:  # few dimensions: draw the steps directly
+            A = rng.standard_normal((n, dim))
+        W = A @ A.T  # Gram of the raw Gaussian steps
+        u = s / np.sqrt(np.diag(W))
+        G = L @ (W * np.outer(u, u)) @ L.T  # Gram of the positions [n, n]
+        if centred:
+            G = np.pad(G, ((1, 0), (1, 0)))
+            C = np.eye(n + 1) - 1.0 / (n + 1)
+            G = C @ G @ C
+        lam = np.clip(np.linalg.eigvalsh(G)[::-1], 0, None)
+        out.append(lam / lam.sum())
+    return np.array(out)
+
+
+
+
 def step_norms(traj: np.ndarray) -> np.ndarray:
     """Norms of consecutive differences of a trajectory. [T, n] -> [T-1]."""
     return np.linalg.norm(np.diff(np.asarray(traj, dtype=np.float64), axis=0), axis=1)

@@ -131,6 +131,21 @@ class Run:
             self.config.grok_patience if patience is None else patience,
         )
 
+    def all_grok_step(self) -> Optional[int]:
+        """Step at which the last task grokked under the run's rule; None unless every task did."""
+        steps = [self.grok_step(t) for t in range(self.config.n_tasks)]
+        return None if any(x is None for x in steps) else max(steps)
+
+    def first_grok_step(self) -> Optional[int]:
+        """Step at which the first task grokked under the run's rule; None if no task did."""
+        steps = [x for x in (self.grok_step(t) for t in range(self.config.n_tasks)) if x is not None]
+        return min(steps) if steps else None
+
+    @property
+    def grokked(self) -> bool:
+        """Every task grokked within the run's budget."""
+        return self.all_grok_step() is not None
+
     def memorised_step(self, task: int = 0, threshold: float = 0.99) -> Optional[int]:
         """First eval with train accuracy >= threshold."""
         return first_sustained(self.eval_steps, self.train_acc[:, task], threshold, 1)

@@ -20,7 +20,7 @@ import numpy as np
 from grokbook.measures import compression as cp
 from grokbook.measures.subspaces import random_basis
 from grokbook.training.config import RunConfig
-from grokbook.measures.trajectory import step_norms
+from grokbook.measures.trajectory import random_walk_energy, step_norms
 from grokbook.papers.multitask.grids import GridRun
 from grokbook.training.model import n_params
 from grokbook.measures.ranks import (
@@ -121,50 +121,7 @@ def extra_runs(
     return [ScaleRun(t, c.weight_decay, c.seed, r) for (t, c), r in zip(todo, runs)]
 
 
-def first_grok(run) -> Optional[int]:
-    """Step at which the first task grokked under the run's rule (None if none did)."""
-    g = [s for s in (run.grok_step(t) for t in range(run.config.n_tasks)) if s is not None]
-    return min(g) if g else None
-
-
-def all_grokked(run) -> bool:
-    """Every task of the run grokked within its budget (the runs the reconstruction tables use)."""
-    return all(run.grok_step(t) is not None for t in range(run.config.n_tasks))
-
-
 # ── holo.global-subspace-dim ──────────────────────────────────────────────────────────────────────
-
-
-def walk_energy(
-    norms: np.ndarray, dim: int, trials: int, seed: int, centred: bool = False
-) -> np.ndarray:
-    """PCA energy spectra of random walks in R^dim with the given step norms and isotropic
-    directions, through their Gram matrix only: the Gram matrix ZZᵀ of n Gaussian vectors in
-    R^dim is Wishart(dim, I_n), drawn exactly with Bartlett's decomposition (so dim may be
-    millions). Rows as in compression.trajectory_basis: uncentred = the n positions after each
-    step (the zero start dropped); centred = the start plus the n positions, centred. norms [n]
-    -> [trials, n] (uncentred) or [trials, n + 1] (centred) energy fractions, decreasing. Ref: Xu
-    2026c, abstract (holo.global-subspace-dim, random-walk null)."""
-    rng, s = np.random.default_rng(seed), np.asarray(norms, np.float64)
-    n = len(s)
-    L = np.tril(np.ones((n, n)))  # positions = L @ steps
-    out = []
-    for _ in range(trials):
-        if dim > n:
-            A = np.tril(rng.standard_normal((n, n)), -1)
-            A[np.diag_indices(n)] = np.sqrt(rng.chisquare(dim - np.arange(n)))
-        else:  # few dimensions: draw the steps directly
-            A = rng.standard_normal((n, dim))
-        W = A @ A.T  # Gram of the raw Gaussian steps
-        u = s / np.sqrt(np.diag(W))
-        G = L @ (W * np.outer(u, u)) @ L.T  # Gram of the positions [n, n]
-        if centred:
-            G = np.pad(G, ((1, 0), (1, 0)))
-            C = np.eye(n + 1) - 1.0 / (n + 1)
-            G = C @ G @ C
-        lam = np.clip(np.linalg.eigvalsh(G)[::-1], 0, None)
-        out.append(lam / lam.sum())
-    return np.array(out)
 
 
 def subspace_dims(
@@ -182,7 +139,7 @@ def subspace_dims(
         norms = step_norms(snaps[idx])
         for centred in (False, True):
             b = cp.trajectory_basis(steps, snaps, run.theta_init, n_max=n, centred=centred)
-            walk = walk_energy(norms, len(run.theta_init), walk_trials, seed, centred)
+            walk = random_walk_energy(norms, len(run.theta_init), walk_trials, seed, centred)
             rows.append(
                 {
                     "n_max": n,
@@ -294,9 +251,9 @@ def _pca_candidates(run, ks, n_max, methods, random_draws, rng, partner, leak_fr
             add("random subspace", f"draw {i}", random_basis(len(t0), max(ks), rng))
     if "delta_random" in methods:
         add("Δ-containing subspace", "Δ + random", cp.delta_containing_basis(tT - t0, max(ks), rng))
-    if "pregrok" in methods and first_grok(run) is not None:
+    if "pregrok" in methods and run.first_grok_step() is not None:
         for f in leak_fractions:
-            last = int(f * first_grok(run)) - 1
+            last = int(f * run.first_grok_step()) - 1
             if np.sum(steps <= last) >= 3:
                 add(
                     "leak-free PCA",
@@ -484,7 +441,7 @@ def points_table(
     basis of a run is the next seed's (cyclically) at the same scale and λ. kw: the options of
     reconstruction_points. -> rows. Ref: Xu 2026c, abstract (holo.trajectory-pca-recovery ...
     holo.cross-scale-consistency)."""
-    ok = [r for r in runs if all_grokked(r.run) or not require_grok]
+    ok = [r for r in runs if r.run.grokked or not require_grok]
     rows = []
     for r in ok:
         sib = sorted(
@@ -631,7 +588,7 @@ def run_overview(
             ),
             "svd_first_full": fail.get("per-matrix SVD"),
             "joint_first_full": fail.get("joint SVD"),
-            "grokked": all_grokked(r.run),
+            "grokked": r.run.grokked,
         }
         | {f"grok_{op}": r.run.grok_step(t) for t, op in enumerate(r.run.config.ops)}
     )

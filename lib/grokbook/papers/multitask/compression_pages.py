@@ -618,7 +618,7 @@ def deletion_baselines(grid, task_sets: Sequence[str], weight_decay: float, seed
 def baseline_text(base: Mapping, own: Mapping, caps: Mapping) -> str:
     """Baseline grok steps, basis size and cap of every task set in one sentence."""
     from grokbook.papers.multitask import deletion as dl
-    return "; ".join(f"{ts}: baseline all-tasks grok steps {[dl.all_grok(r) for r in base[ts]]} "
+    return "; ".join(f"{ts}: baseline all-tasks grok steps {[r.all_grok_step() for r in base[ts]]} "
                      f"(seeds {[r.config.seed for r in base[ts]]}), B has {own[ts].shape[2]} "
                      f"columns in P = {own[ts].shape[1]:,}, cap {caps[ts]:,} steps"
                      for ts in base) + "."
@@ -761,7 +761,7 @@ def no_test_note(profile: str, start: int, caps: Mapping, base: Mapping) -> str:
     from grokbook.papers.multitask import deletion as dl
     if profile == "paper":
         return ""
-    groks = {ts: [dl.all_grok(r) for r in base[ts]] for ts in base}
+    groks = {ts: [r.all_grok_step() for r in base[ts]] for ts in base}
     return (f" Profile `{profile}`: the quick-grok setting, start {start}, caps {dict(caps)} "
             f"(baseline grok steps {groks}), while the paper's effects appear at 14k–60k steps; "
             "the run only checks that the machinery trains, caps and tabulates.")

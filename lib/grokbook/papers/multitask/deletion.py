@@ -152,7 +152,7 @@ def cap_steps(baselines: Sequence[Run], cap: int, cap_factor: float) -> int:
     if cap_factor <= 0:
         return int(cap)
     c = baselines[0].config
-    slowest = max(all_grok(r) or r.config.steps for r in baselines)
+    slowest = max(r.all_grok_step() or r.config.steps for r in baselines)
     return int(math.ceil(cap_factor * slowest / c.eval_every) * c.eval_every)
 
 
@@ -177,12 +177,6 @@ def deletion_runs(baselines: Sequence[Run], bases: Tensor, f: float, *, arm: str
 
 
 # ── measurements ────────────────────────────────────────────────────────────────────────────────────────────────
-
-def all_grok(run: Run) -> Optional[int]:
-    """Step at which the last task grokked (R98 per task), None unless every task grokked."""
-    steps = [run.grok_step(t) for t in range(run.config.n_tasks)]
-    return None if any(s is None for s in steps) else max(steps)
-
 
 def span_fraction(v: np.ndarray, basis: np.ndarray) -> float:
     """‖BBᵀv‖ / ‖v‖ for one vector v [P] and an orthonormal basis [P, K] (NaN for v = 0)."""
@@ -216,7 +210,7 @@ def deletion_rows(runs: Sequence[Run], bases: Tensor, *, task_set: str, arm: str
     for r, B in zip(runs, bases):
         c = r.config
         row = {"task_set": task_set, "weight_decay": c.weight_decay, "seed": c.seed, "arm": arm, "basis": basis,
-               "f": float(f), "grok": all_grok(r), "final_step": r.final_step, "cap": c.steps,
+               "f": float(f), "grok": r.all_grok_step(), "final_step": r.final_step, "cap": c.steps,
                "disp_in_span": span_fraction(r.theta_final - r.theta_init, B.numpy())}
         for t, op in enumerate(c.ops):
             row[f"grok_{op}"] = r.grok_step(t)

@@ -23,7 +23,7 @@ from grokbook.measures.compression import k_tau, run_trajectory, select_checkpoi
 from grokbook.training.config import RunConfig
 from grokbook.measures.defect import lead_time, median_defect, onset_index
 from grokbook.measures.hessian import checkpoint_indices, curvature_trace, hessian_batch
-from grokbook.measures.trajectory import step_norms
+from grokbook.measures.trajectory import random_walk_energy, step_norms
 from grokbook.training.model import forward, gather_group, n_params, task_losses
 from grokbook.measures.subspaces import (causal_execution_bases, execution_basis, projected_fraction, random_block_basis,
                         random_fraction_mean, rho_from_fraction)
@@ -120,36 +120,6 @@ def integrability_rows(run, n_c: int, n_checkpoints: int, K: int, modes: Sequenc
 
 
 # ── full-parameter trajectory PCA: the matched random walk (multi.execution-manifold (b)) ─────────────────
-
-def random_walk_energy(step_norms: np.ndarray, P: int, trials: int, seed: int, centred: bool = False) -> np.ndarray:
-    """PCA energy fractions of `trials` random walks in R^P that start at 0 and whose i-th step has norm
-    step_norms[i] and an isotropic random direction; uncentered (rows = walk points after each step, the
-    init row dropped, as in the code's trajectory PCA) or centred (init row kept). Exact without P-dim
-    draws: the Gram matrix of n isotropic Gaussian vectors in R^P is Wishart(P, I_n), sampled by the Bartlett
-    decomposition (needs P >= n). step_norms [n] -> [trials, n] (decreasing per trial, rows sum to 1).
-    Ref: Xu 2026b, multi.execution-manifold, Nulls ((b): random walk of matched step norms)."""
-    s = np.asarray(step_norms, np.float64)
-    n = len(s)
-    if P < n:
-        raise ValueError(f"random_walk_energy: P={P} must be >= the number of steps {n}")
-    rng = np.random.default_rng(seed)
-    L1 = np.tril(np.ones((n, n)))                               # walk point t = sum of steps 1..t
-    out = np.empty((trials, n + (1 if centred else 0)))
-    for t in range(trials):
-        L = np.tril(rng.standard_normal((n, n)), -1)
-        L[np.diag_indices(n)] = np.sqrt(rng.chisquare(P - np.arange(n)))
-        G = L @ L.T                                             # Gram of the Gaussian steps, Wishart(P, I)
-        d = s / np.sqrt(np.diag(G))
-        G = G * np.outer(d, d)                                  # unit directions scaled to the step norms
-        W = L1 @ G @ L1.T                                       # Gram of the walk points
-        if centred:
-            W = np.pad(W, ((1, 0), (1, 0)))                     # the init (origin) row
-            C = np.eye(n + 1) - 1.0 / (n + 1)
-            W = C @ W @ C
-        lam = np.clip(np.linalg.eigvalsh(W)[::-1], 0, None)
-        out[t] = lam / lam.sum()
-    return out
-
 
 def k_taus(energy, taus: Sequence[float]) -> dict[float, int]:
     """k_τ for every τ (compression.k_tau). energy [k] -> {τ: k_τ}."""
