@@ -3,6 +3,8 @@ lead rows, curvature depth)."""
 import math
 from types import SimpleNamespace
 
+import functools
+
 import numpy as np
 
 from grokbook.measures.trajectory import random_walk_energy
@@ -91,13 +93,15 @@ def test_k_taus():
 
 
 def test_envelope_onset_hand_case():
-    D = np.array([1.0] * 7 + [10.0] * 5)     # L = 0, then 1 from index 7; E (window 5) = 1 from index 5
-    assert envelope_onset_index(D) == 5       # baseline median(E_0..E_2) = 0, threshold log10 5 = 0.70
-    assert envelope_onset_index(D, floor=20) is None          # log10 20 = 1.30 > 1
-    assert envelope_onset_index(D, factor=20) is None
-    assert envelope_onset_index(np.array([1.0] * 7 + [100.0] * 5), floor=20) == 5
+    D = np.array([1.0] * 7 + [10.0] * 5)     # L = 0, then 1 from index 7; centred E = 1 from index 5
+    assert envelope_onset_index(D) == 7       # causal (default): fires at the jump itself
+    centred = functools.partial(envelope_onset_index, causal=False)   # the paper code's window
+    assert centred(D) == 5       # baseline median(E_0..E_2) = 0, threshold log10 5 = 0.70
+    assert centred(D, floor=20) is None          # log10 20 = 1.30 > 1
+    assert centred(D, factor=20) is None
+    assert centred(np.array([1.0] * 7 + [100.0] * 5), floor=20) == 5
     # 0 and NaN count as 0.01 (L = -2): E = -2 up to index 2 (baseline -2), E_3 = L_5 = 0 > -2 + 0.70
-    assert envelope_onset_index(np.array([0.0, np.nan, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0])) == 3
+    assert centred(np.array([0.0, np.nan, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0])) == 3
 
 
 def _grid_point(task_set, wd, defect, test, train, steps):
@@ -115,13 +119,14 @@ def test_lead_rows_hand_case():
     D = np.array([1.0] * 7 + [50.0] * 5)             # envelope fires at index 5 (500), spike (10x, >20) at 7 (700)
     test = np.zeros((12, 2)); test[9:, 0] = 1.0; test[8:, 1] = 1.0   # 0.98x3: add 1100, mul 1000; R90 900 / 800
     train = np.ones((12, 2))
-    rows = lead_rows([_grid_point("dual", 1.0, D, test, train, steps)])
+    rows = lead_rows([_grid_point("dual", 1.0, D, test, train, steps)], envelope=dict(causal=False))
     add, mul = rows
     assert add["envelope_onset"] == 500 and add["spike_onset"] == 700
     assert add["code_grok"] == mul["code_grok"] == 1000                # first task to grok (mul)
     assert (add["code_condition"], mul["code_condition"]) == (False, True)
     assert mul["code_lead"] == 500 and add["unified_lead"] == 600 and mul["unified_lead"] == 500
-    tri = lead_rows([_grid_point("tri", 0.5, D, np.hstack([test, test[:, :1]]), np.ones((12, 3)), steps)])
+    tri = lead_rows([_grid_point("tri", 0.5, D, np.hstack([test, test[:, :1]]), np.ones((12, 3)), steps)],
+                    envelope=dict(causal=False))
     assert [r["code_grok"] for r in tri] == [900, 800, 900]           # first test acc >= 0.90
     assert [r["code_lead"] for r in tri] == [200, 100, 200]           # spike onset 700
     assert all(r["code_condition"] for r in tri) and tri[0]["memorised"] == 0

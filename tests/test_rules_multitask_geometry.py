@@ -102,7 +102,7 @@ def test_causal_envelope_does_not_fire_before_the_jump():
     import numpy as np
     from grokbook.papers.multitask.geometry import envelope_onset_index
     D = np.array([1.0] * 20 + [100.0] * 20)                    # the defect jumps at index 20
-    assert envelope_onset_index(D) == 18                       # the centred window reads two probes ahead
+    assert envelope_onset_index(D, causal=False) == 18         # the centred window reads two probes ahead
     assert envelope_onset_index(D, causal=True) == 20
 
 

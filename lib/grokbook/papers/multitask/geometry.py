@@ -130,9 +130,10 @@ def k_taus(energy, taus: Sequence[float]) -> dict[float, int]:
 
 def envelope_onset_index(series: np.ndarray, factor: float = 5.0, base_frac: float = 0.25, window: int = 5,
                          min_base: int = 3, floor: float = 0.0, zero_value: float = 0.01,
-                         causal: bool = False) -> Optional[int]:
+                         causal: bool = True) -> Optional[int]:
     """The dual code's "envelope" detector: L = log10(D) (0 and NaN replaced by zero_value), E = running max
-    of L over a centred window of `window` checkpoints, baseline = median of E over the first
+    of L over the last `window` checkpoints (causal; causal=False: the code's centred window, which reads
+    ahead), baseline = median of E over the first
     max(min_base, int(base_frac · n)) checkpoints, onset = first index >= n_base with E_i > baseline +
     log10(factor) (and, if floor > 0, E_i > log10(floor)); None if it never fires. series [n] per-checkpoint
     median D. Ref: Xu 2026b, multi.defect-lead, Dual protocol step 2."""
@@ -198,7 +199,7 @@ def lead_rows(grid, n_max: int = 120, envelope: Optional[dict] = None, spike: Op
 
 
 def sensitivity_rows(grid, factors: Sequence[float], floors: Sequence[float], base_fracs: Sequence[float],
-                     n_max: int = 120, causal: bool = False) -> list[dict]:
+                     n_max: int = 120, causal: bool = True) -> list[dict]:
     """The unified rule (envelope onset vs per-task 0.98 × 3) over a grid of detector settings: for every
     (factor, floor, base_frac) the share of positive leads among the grokked (run, task) conditions of the
     λ > 0 runs and the false-alarm rate (share of λ = 0 controls in which the detector fires at all).
