@@ -519,7 +519,9 @@ def test_reproduce_runs_claims_that_read_other_ledgers_last(monkeypatch):
     monkeypatch.setattr(execute.registry, "claims", lambda paper=None: [composite, *plain])
     monkeypatch.setattr(execute, "is_current", lambda c, prof: False)
     order = []
-    monkeypatch.setattr(execute, "_run_detached", lambda cid, prof: (order.append(cid), (0, cid))[1])
+    monkeypatch.setattr(
+        execute, "_run_detached", lambda cid, prof: (order.append(cid), (0, cid))[1]
+    )
     monkeypatch.setattr(execute, "run_claim", lambda cid, prof: order.append(cid))
     execute.reproduce("smoke", None, force=False, plan=False, jobs=2)
     assert sorted(order[:2]) == sorted(c.id for c in plain) and order[2] == composite.id

@@ -1,27 +1,51 @@
 """The shared run grids of the multitask and spectral notebooks: which configs they build, in which order."""
+
 import pytest
 
 from grokbook.papers.multitask import grids as multitask
 from grokbook.papers.spectral import grids as spectral_runs
 from grokbook.errors import ConfigError
 
-SHARED = dict(p=11, d_model=16, n_heads=2, d_ff=32, n_layers=1, steps=50, eval_every=10, snapshot_every=10)
+SHARED = dict(
+    p=11, d_model=16, n_heads=2, d_ff=32, n_layers=1, steps=50, eval_every=10, snapshot_every=10
+)
 
 
 def test_multitask_grid_has_every_task_set_decay_and_seed_plus_the_controls():
-    pts = multitask.grid_configs(task_sets=["dual", "tri"], weight_decays=[0.5, 1.0], seeds=[1, 2],
-                                 control_weight_decay=0.0, control_seeds=[1], control_steps=20, **SHARED)
+    pts = multitask.grid_configs(
+        task_sets=["dual", "tri"],
+        weight_decays=[0.5, 1.0],
+        seeds=[1, 2],
+        control_weight_decay=0.0,
+        control_seeds=[1],
+        control_steps=20,
+        **SHARED,
+    )
     assert [(t, w, s) for t, w, s, _ in pts] == [
-        ("dual", 0.5, 1), ("dual", 0.5, 2), ("dual", 1.0, 1), ("dual", 1.0, 2), ("dual", 0.0, 1),
-        ("tri", 0.5, 1), ("tri", 0.5, 2), ("tri", 1.0, 1), ("tri", 1.0, 2), ("tri", 0.0, 1)]
+        ("dual", 0.5, 1),
+        ("dual", 0.5, 2),
+        ("dual", 1.0, 1),
+        ("dual", 1.0, 2),
+        ("dual", 0.0, 1),
+        ("tri", 0.5, 1),
+        ("tri", 0.5, 2),
+        ("tri", 1.0, 1),
+        ("tri", 1.0, 2),
+        ("tri", 0.0, 1),
+    ]
     cfgs = {(t, w, s): c for t, w, s, c in pts}
-    assert cfgs[("tri", 1.0, 2)].ops == ("add", "mul", "x2_y2") and cfgs[("dual", 0.5, 1)].ops == ("add", "mul")
+    assert cfgs[("tri", 1.0, 2)].ops == ("add", "mul", "x2_y2") and cfgs[("dual", 0.5, 1)].ops == (
+        "add",
+        "mul",
+    )
     assert cfgs[("dual", 0.0, 1)].steps == 20 and cfgs[("dual", 1.0, 1)].steps == 50
     assert cfgs[("tri", 0.5, 2)].weight_decay == 0.5 and cfgs[("tri", 0.5, 2)].p == 11
 
 
 def test_multitask_grid_rejects_unknown_task_sets_and_empty_seeds():
-    kw = dict(weight_decays=[1.0], control_weight_decay=0.0, control_seeds=[], control_steps=20, **SHARED)
+    kw = dict(
+        weight_decays=[1.0], control_weight_decay=0.0, control_seeds=[], control_steps=20, **SHARED
+    )
     with pytest.raises(ConfigError, match="unknown task set 'quad'"):
         multitask.grid_configs(task_sets=["quad"], seeds=[1], **kw)
     with pytest.raises(ConfigError, match="seeds is empty"):
@@ -29,16 +53,35 @@ def test_multitask_grid_rejects_unknown_task_sets_and_empty_seeds():
 
 
 def test_spectral_grid_stores_full_theta_and_gives_controls_their_own_budget():
-    pts = spectral_runs.grid_configs(ops=["add", "mul"], seeds=[3], weight_decay=1.0, control_ops=["add"],
-                                     control_seeds=[3, 4], control_weight_decay=0.0, control_steps=30, **SHARED)
-    assert [(o, w, s) for o, w, s, _ in pts] == [("add", 1.0, 3), ("mul", 1.0, 3), ("add", 0.0, 3), ("add", 0.0, 4)]
+    pts = spectral_runs.grid_configs(
+        ops=["add", "mul"],
+        seeds=[3],
+        weight_decay=1.0,
+        control_ops=["add"],
+        control_seeds=[3, 4],
+        control_weight_decay=0.0,
+        control_steps=30,
+        **SHARED,
+    )
+    assert [(o, w, s) for o, w, s, _ in pts] == [
+        ("add", 1.0, 3),
+        ("mul", 1.0, 3),
+        ("add", 0.0, 3),
+        ("add", 0.0, 4),
+    ]
     assert all(c.snapshot_groups == ("attn", "all") for *_, c in pts)
     assert [c.steps for *_, c in pts] == [50, 50, 30, 30]
 
 
 def test_select_filters_grid_runs_by_coordinates():
-    runs = [multitask.GridRun(t, w, s, run=None) for t in ("dual", "tri") for w in (0.0, 1.0) for s in (1, 2)]
+    runs = [
+        multitask.GridRun(t, w, s, run=None)
+        for t in ("dual", "tri")
+        for w in (0.0, 1.0)
+        for s in (1, 2)
+    ]
     assert len(multitask.select(runs, task_set="tri")) == 4
-    assert [(g.task_set, g.seed) for g in multitask.select(runs, weight_decay=0.0, task_set="dual")] == \
-        [("dual", 1), ("dual", 2)]
+    assert [
+        (g.task_set, g.seed) for g in multitask.select(runs, weight_decay=0.0, task_set="dual")
+    ] == [("dual", 1), ("dual", 2)]
     assert len(multitask.select(runs, controls=False)) == 4

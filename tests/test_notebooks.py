@@ -146,9 +146,17 @@ def test_outside_reference_pattern_catches_the_old_forms():
 def test_median_notebook_is_short():
     """Median code lines outside the parameters cell (that cell declares every parameter of the
     claim and of its shared grid, one per line, and is collapsed on the page)."""
-    counts = sorted(len(code_lines(nbformat.read(p, as_version=4))) - len(
-        [ln for ln in code_cells(nbformat.read(p, as_version=4))[0].source.splitlines() if ln.strip()])
-        for p in SOURCES)
+    counts = sorted(
+        len(code_lines(nbformat.read(p, as_version=4)))
+        - len(
+            [
+                ln
+                for ln in code_cells(nbformat.read(p, as_version=4))[0].source.splitlines()
+                if ln.strip()
+            ]
+        )
+        for p in SOURCES
+    )
     assert counts[len(counts) // 2] <= 60, f"median code lines {counts[len(counts) // 2]} > 60"
 
 

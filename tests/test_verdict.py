@@ -1,4 +1,5 @@
 """The verdict object every rule returns, and the common tiered rule shape."""
+
 import math
 
 import pytest
@@ -9,7 +10,10 @@ from grokbook.papers.verdict import VERDICTS, Evidence, Verdict, tiered, verdict
 def test_evidence_counts_what_entered_and_reads_naturally():
     e = Evidence.of(["add s42", "sub s42"], "runs")
     assert (e.n, e.items) == (2, ("add s42", "sub s42"))
-    assert Evidence.of([7], "seeds").text() == "1 seed" and Evidence.of([], "pairs").text() == "0 pairs"
+    assert (
+        Evidence.of([7], "seeds").text() == "1 seed"
+        and Evidence.of([], "pairs").text() == "0 pairs"
+    )
 
 
 def test_a_verdict_outside_the_five_is_refused():
@@ -33,7 +37,9 @@ def test_tiered_falls_through_the_tiers_and_keeps_every_check():
 
 
 def test_verdict_text_shows_rule_evidence_and_checks():
-    v = tiered("mean in [0.6, 0.8]", Evidence.of([1, 2, 3], "seeds"), [("reproduced", {"in range": True})])
+    v = tiered(
+        "mean in [0.6, 0.8]", Evidence.of([1, 2, 3], "seeds"), [("reproduced", {"in range": True})]
+    )
     text = verdict_text(v)
     assert "**Verdict: reproduced** (3 seeds)." in text and "Rule: mean in [0.6, 0.8]" in text
     assert "- in range: yes" in text

@@ -39,7 +39,9 @@ class Claim:
 @lru_cache(maxsize=1)
 def _load() -> tuple[dict, tuple[Claim, ...]]:
     data = yaml.safe_load((Path(__file__).parent / "claims.yaml").read_text())
-    return data["papers"], tuple(Claim(**{**c, "after": tuple(c.get("after", ()))}) for c in data["claims"])
+    return data["papers"], tuple(
+        Claim(**{**c, "after": tuple(c.get("after", ()))}) for c in data["claims"]
+    )
 
 
 def papers() -> dict[str, dict]:

@@ -117,11 +117,12 @@ def loss_bump(steps: np.ndarray, loss: np.ndarray) -> LossBump:
     )
 
 
-PHASES = ("early", "memorisation", "pre-grok", "post-grok")   # training phases, in order
+PHASES = ("early", "memorisation", "pre-grok", "post-grok")  # training phases, in order
 
 
-def training_phase(train_acc, test_acc, fit: float = 0.95, chance: float = 0.3,
-                   grok: float = 0.95) -> np.ndarray:
+def training_phase(
+    train_acc, test_acc, fit: float = 0.95, chance: float = 0.3, grok: float = 0.95
+) -> np.ndarray:
     """Phase label of every evaluation: post-grok once test accuracy >= grok (whatever the train
     accuracy), else early while train accuracy < fit, else memorisation while test accuracy < chance,
     else pre-grok. train_acc, test_acc [E] -> [E] of str. Ref: Xu 2026a, the phase labels of its

@@ -9,6 +9,7 @@ group means (simulated) and random unit directions in θ_attn pushed through the
 
 All functions are pure (arrays in, arrays or small dataclasses out); float64 inside except the forward passes.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,40 +24,49 @@ from grokbook.training.model import attention_matrices, group_slices, param_layo
 from grokbook.errors import ConfigError
 from grokbook.training.tasks import is_prime
 
-
 # ── M1: update window and spectral edge ──────────────────────────────────────────────────────────────────
 
-def update_window(snapshot_steps: np.ndarray, attn: np.ndarray, end_step: int, W: int = 20,
-                  centred: bool = True, min_rows: int = 3) -> tuple[np.ndarray, np.ndarray]:
+
+def update_window(
+    snapshot_steps: np.ndarray,
+    attn: np.ndarray,
+    end_step: int,
+    W: int = 20,
+    centred: bool = True,
+    min_rows: int = 3,
+) -> tuple[np.ndarray, np.ndarray]:
     """The last W updates u_i = θ_attn(s_i) − θ_attn(s_{i−1}) ending at the snapshot nearest `end_step`
     (fewer if the run is shorter, at least `min_rows`), optionally centred (window mean removed).
     snapshot_steps [S], attn [S, n] -> (X [w, n] float64, steps [w] = s_i of every update).
     Ref: spectral.md M1 steps 1–4."""
     steps = np.asarray(snapshot_steps)
-    j = int(np.argmin(np.abs(steps - end_step)))          # nearest snapshot; ties -> the earlier one
+    j = int(np.argmin(np.abs(steps - end_step)))  # nearest snapshot; ties -> the earlier one
     lo = max(1, j - W + 1)
     if j - lo + 1 < min_rows:
-        raise ValueError(f"update_window: only {j - lo + 1} updates end at step {int(steps[j])}; need {min_rows}")
-    A = np.asarray(attn[lo - 1:j + 1], dtype=np.float64)
-    X = np.diff(A, axis=0)                                  # [w, n]
+        raise ValueError(
+            f"update_window: only {j - lo + 1} updates end at step {int(steps[j])}; need {min_rows}"
+        )
+    A = np.asarray(attn[lo - 1 : j + 1], dtype=np.float64)
+    X = np.diff(A, axis=0)  # [w, n]
     if centred:
         X = X - X.mean(0, keepdims=True)
-    return X, steps[lo:j + 1].copy()
+    return X, steps[lo : j + 1].copy()
 
 
 @dataclass(frozen=True)
 class Edge:
     """SVD of an update window and its gap statistics (σ decreasing; V rows are unit right singular vectors
     v1, v2, … with a fixed sign: largest-magnitude coordinate positive)."""
-    sigma: np.ndarray         # [m] all singular values of X (m = number of rows), zeros included
-    V: np.ndarray             # [n_dirs, n] unit rows v1..v_{n_dirs} (fewer if X has lower rank)
-    k_star: int               # 1-based argmax of (σ_j/Σσ)·(σ_j/σ_{j+1}), j <= 10 (the code's weighted score)
-    gap_ratio: float          # R = σ_{k*}/σ_{k*+1}
-    k_star_unweighted: int    # 1-based argmax of σ_j/σ_{j+1}
+
+    sigma: np.ndarray  # [m] all singular values of X (m = number of rows), zeros included
+    V: np.ndarray  # [n_dirs, n] unit rows v1..v_{n_dirs} (fewer if X has lower rank)
+    k_star: int  # 1-based argmax of (σ_j/Σσ)·(σ_j/σ_{j+1}), j <= 10 (the code's weighted score)
+    gap_ratio: float  # R = σ_{k*}/σ_{k*+1}
+    k_star_unweighted: int  # 1-based argmax of σ_j/σ_{j+1}
     gap_ratio_unweighted: float
-    E3: float                 # (σ1² + σ2² + σ3²) / Σσ²
-    rho3: float               # σ3/σ4 (nan if fewer than 4 non-zero σ)
-    g23: float                # σ2² − σ3² (sub-leading gap of the companion works)
+    E3: float  # (σ1² + σ2² + σ3²) / Σσ²
+    rho3: float  # σ3/σ4 (nan if fewer than 4 non-zero σ)
+    g23: float  # σ2² − σ3² (sub-leading gap of the companion works)
 
 
 def edge(X: np.ndarray, n_dirs: int = 8, max_j: int = 10, rtol: float = 1e-6) -> Edge:
@@ -72,26 +82,36 @@ def edge(X: np.ndarray, n_dirs: int = 8, max_j: int = 10, rtol: float = 1e-6) ->
         raise ValueError("edge: the window does not move (all updates zero)")
     r = int((sigma > rtol * sigma[0]).sum())
     k = min(n_dirs, r)
-    V = (U[:, :k].T @ X) / sigma[:k, None]                  # [k, n]
+    V = (U[:, :k].T @ X) / sigma[:k, None]  # [k, n]
     V *= np.sign(V[np.arange(k), np.abs(V).argmax(1)])[:, None]
     s = sigma[:r]
     J = min(max_j, r - 1)
     if J >= 1:
-        ratio = s[:J] / s[1:J + 1]
+        ratio = s[:J] / s[1 : J + 1]
         score = (s[:J] / s.sum()) * ratio
         kw, ku = int(score.argmax()), int(ratio.argmax())
         R, Ru = float(ratio[kw]), float(ratio[ku])
     else:
         kw = ku = 0
         R = Ru = math.nan
-    e2 = sigma ** 2
+    e2 = sigma**2
     pad = np.concatenate([sigma, np.zeros(4)])
     rho3 = float(pad[2] / pad[3]) if r >= 4 else math.nan
-    return Edge(sigma=sigma, V=V, k_star=kw + 1, gap_ratio=R, k_star_unweighted=ku + 1, gap_ratio_unweighted=Ru,
-                E3=float(e2[:3].sum() / e2.sum()), rho3=rho3, g23=float(pad[1] ** 2 - pad[2] ** 2))
+    return Edge(
+        sigma=sigma,
+        V=V,
+        k_star=kw + 1,
+        gap_ratio=R,
+        k_star_unweighted=ku + 1,
+        gap_ratio_unweighted=Ru,
+        E3=float(e2[:3].sum() / e2.sum()),
+        rho3=rho3,
+        g23=float(pad[1] ** 2 - pad[2] ** 2),
+    )
 
 
 # ── M2: perturbation field ───────────────────────────────────────────────────────────────────────────────
+
 
 def attn_offsets(cfg: RunConfig) -> list[tuple[int, int, int]]:
     """(offset in θ, offset in θ_attn, size) of every attention matrix, in θ_attn order."""
@@ -102,12 +122,18 @@ def attn_offsets(cfg: RunConfig) -> list[tuple[int, int, int]]:
 def attn_of(theta: np.ndarray, cfg: RunConfig) -> np.ndarray:
     """θ_attn of a flat θ. [..., P] -> [..., n_attn]."""
     th = np.asarray(theta)
-    return np.concatenate([th[..., o:o + n] for o, _, n in attn_offsets(cfg)], axis=-1)
+    return np.concatenate([th[..., o : o + n] for o, _, n in attn_offsets(cfg)], axis=-1)
 
 
 @torch.no_grad()
-def perturbation_field(cfg: RunConfig, theta: np.ndarray, direction_attn: np.ndarray, pairs,
-                       rel_eps: float = 0.005, chunk: int = 16) -> np.ndarray:
+def perturbation_field(
+    cfg: RunConfig,
+    theta: np.ndarray,
+    direction_attn: np.ndarray,
+    pairs,
+    rel_eps: float = 0.005,
+    chunk: int = 16,
+) -> np.ndarray:
     """Δh_k(a, b) = h(a, b; θ + ε v̂_k) − h(a, b; θ) with h the position-0 residual stream before the final
     LayerNorm and v̂_k the unit direction placed in the attention coordinates of θ; ε = rel_eps·‖θ_attn‖.
     θ [P], direction_attn [n_attn] or [k, n_attn], pairs [N, 2] int -> Δh [k, N, d_model] float64.
@@ -119,14 +145,14 @@ def perturbation_field(cfg: RunConfig, theta: np.ndarray, direction_attn: np.nda
     eps = rel_eps * float(np.linalg.norm(attn_of(np.asarray(theta, dtype=np.float64), cfg)))
     x = torch.as_tensor(np.asarray(pairs), dtype=torch.int64).to(dev)
     offs = attn_offsets(cfg)
-    h0 = residual_stream(th[None], cfg, x[None])[0].double()          # [N, d]
+    h0 = residual_stream(th[None], cfg, x[None])[0].double()  # [N, d]
     out = []
     for s in range(0, len(D), chunk):
-        Dc = D[s:s + chunk]
+        Dc = D[s : s + chunk]
         T = th.repeat(len(Dc), 1).double()
         for o, g, n in offs:
-            T[:, o:o + n] += eps * torch.from_numpy(Dc[:, g:g + n]).to(dev)
-        h = residual_stream(T.float(), cfg, x.expand(len(Dc), -1, -1)).double()   # [c, N, d]
+            T[:, o : o + n] += eps * torch.from_numpy(Dc[:, g : g + n]).to(dev)
+        h = residual_stream(T.float(), cfg, x.expand(len(Dc), -1, -1)).double()  # [c, N, d]
         out.append((h - h0).cpu().numpy())
     return np.concatenate(out)
 
@@ -146,12 +172,21 @@ def random_directions(n: int, count: int, seed: int) -> np.ndarray:
 def span_directions(X: np.ndarray, count: int, seed: int) -> np.ndarray:
     """Random unit combinations of the rows of an update window X [w, n] (the "any update direction" null).
     -> [count, n]."""
-    c = np.random.default_rng(seed).standard_normal((count, len(X))) @ np.asarray(X, dtype=np.float64)
+    c = np.random.default_rng(seed).standard_normal((count, len(X))) @ np.asarray(
+        X, dtype=np.float64
+    )
     return c / np.linalg.norm(c, axis=1, keepdims=True)
 
 
-def random_direction_fields(cfg: RunConfig, theta: np.ndarray, pairs, count: int, seed: int,
-                            rel_eps: float = 0.005, chunk: int = 16) -> np.ndarray:
+def random_direction_fields(
+    cfg: RunConfig,
+    theta: np.ndarray,
+    pairs,
+    count: int,
+    seed: int,
+    rel_eps: float = 0.005,
+    chunk: int = 16,
+) -> np.ndarray:
     """Fields f = ‖Δh‖² of `count` random unit directions in θ_attn (same ε, checkpoint and inputs as the edge),
     drawn and pushed through in chunks so that at most `chunk` directions are in memory.
     -> [count, N]. Ref: spectral.md Claims, random-direction null."""
@@ -165,6 +200,7 @@ def random_direction_fields(cfg: RunConfig, theta: np.ndarray, pairs, count: int
 
 
 # ── M3: groupings and Fourier concentration ──────────────────────────────────────────────────────────────
+
 
 def _prime_factors(n: int) -> list[int]:
     out, q = [], 2
@@ -180,7 +216,9 @@ def _prime_factors(n: int) -> list[int]:
 def primitive_root(p: int) -> int:
     """The smallest generator of the multiplicative group mod a prime p (5 for p = 97)."""
     if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or not is_prime(int(p)):
-        raise ConfigError(f"p={p!r} is not prime; a primitive root (discrete log basis) needs a prime p")
+        raise ConfigError(
+            f"p={p!r} is not prime; a primitive root (discrete log basis) needs a prime p"
+        )
     p = int(p)
     if p == 2:
         return 1
@@ -204,6 +242,7 @@ def dlog_table(p: int, g: Optional[int] = None) -> np.ndarray:
 
 class Grouping(NamedTuple):
     """Label g(a, b) in 0…T−1 of every pair (−1 = pair dropped from this grouping) and the period T."""
+
     g: np.ndarray
     T: int
 
@@ -215,28 +254,36 @@ class Grouping(NamedTuple):
 def groupings(p: int, pairs, g: Optional[int] = None) -> dict[str, Grouping]:
     """The harmonic bases of spectral.md M3 step 4 for pairs [N, 2]: add (a+b), sub (a−b), raw_mul (a·b),
     x2_y2 (a²+b²), all mod p with T = p; dlog ((dlog a + dlog b) mod p−1, T = p−1, pairs with a zero
-    dropped) and dlog_of_sum (dlog((a+b) mod p), T = p−1, sums ≡ 0 dropped). Dropped pairs get label −1."""
+    dropped) and dlog_of_sum (dlog((a+b) mod p), T = p−1, sums ≡ 0 dropped). Dropped pairs get label −1.
+    """
     ab = np.asarray(pairs, dtype=np.int64)
     a, b = ab[:, 0], ab[:, 1]
     L = dlog_table(p, g)
     s = (a + b) % p
-    out = {"add": Grouping(s, p), "sub": Grouping((a - b) % p, p), "raw_mul": Grouping(a * b % p, p),
-           "x2_y2": Grouping((a * a + b * b) % p, p)}
-    out["dlog"] = Grouping(np.where((a % p != 0) & (b % p != 0), (L[a % p] + L[b % p]) % (p - 1), -1), p - 1)
+    out = {
+        "add": Grouping(s, p),
+        "sub": Grouping((a - b) % p, p),
+        "raw_mul": Grouping(a * b % p, p),
+        "x2_y2": Grouping((a * a + b * b) % p, p),
+    }
+    out["dlog"] = Grouping(
+        np.where((a % p != 0) & (b % p != 0), (L[a % p] + L[b % p]) % (p - 1), -1), p - 1
+    )
     out["dlog_of_sum"] = Grouping(np.where(s != 0, L[s], -1), p - 1)
     return out
-
-
 
 
 @dataclass(frozen=True)
 class Spectrum:
     """Normalised power spectrum of a field's group means and its summaries (one row per field)."""
-    power: np.ndarray     # [k, T//2] P̂(ω) for ω = 1…T//2 (column ω−1); excluded ω are 0; rows sum to 1
-    F: np.ndarray         # [k] concentration max_ω P̂(ω)
-    peak: np.ndarray      # [k] argmax ω (1-based frequency)
-    top3: np.ndarray      # [k, 3] the three strongest ω, strongest first
-    eta2: np.ndarray      # [k] between-class share of the per-input variance of the field (η²)
+
+    power: (
+        np.ndarray
+    )  # [k, T//2] P̂(ω) for ω = 1…T//2 (column ω−1); excluded ω are 0; rows sum to 1
+    F: np.ndarray  # [k] concentration max_ω P̂(ω)
+    peak: np.ndarray  # [k] argmax ω (1-based frequency)
+    top3: np.ndarray  # [k, 3] the three strongest ω, strongest first
+    eta2: np.ndarray  # [k] between-class share of the per-input variance of the field (η²)
 
 
 def group_means(values: np.ndarray, groups: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
@@ -253,12 +300,13 @@ def group_means(values: np.ndarray, groups: np.ndarray, T: int) -> tuple[np.ndar
         return np.where(counts > 0, sums / counts, np.nan), counts
 
 
-def spectrum_of_means(m: np.ndarray, exclude: Sequence[int] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                              np.ndarray]:
+def spectrum_of_means(
+    m: np.ndarray, exclude: Sequence[int] = ()
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """P̂, F, peak ω and top-3 ω of group means m [k, T] (no NaN). P(ω) = C_ω² + S_ω², ω = 1…T//2."""
     m = np.atleast_2d(m)
     T = m.shape[1]
-    P = np.abs(np.fft.rfft(m, axis=1)[:, 1:T // 2 + 1]) ** 2 / T ** 2    # = C² + S² of M3 step 2
+    P = np.abs(np.fft.rfft(m, axis=1)[:, 1 : T // 2 + 1]) ** 2 / T**2  # = C² + S² of M3 step 2
     for w in exclude:
         if 1 <= w <= T // 2:
             P[:, w - 1] = 0.0
@@ -268,8 +316,9 @@ def spectrum_of_means(m: np.ndarray, exclude: Sequence[int] = ()) -> tuple[np.nd
     return Ph, Ph.max(1), order[:, 0] + 1, order[:, :3] + 1
 
 
-def concentration(values: np.ndarray, groups: np.ndarray, T: int, empty: str = "zero",
-                  exclude: Sequence[int] = ()) -> Spectrum:
+def concentration(
+    values: np.ndarray, groups: np.ndarray, T: int, empty: str = "zero", exclude: Sequence[int] = ()
+) -> Spectrum:
     """Fourier concentration of field(s) values [N] or [k, N] under labels groups [N] (−1 = dropped) of period
     T: class means m[q] (empty classes 0 as in the code, or "impute"d by the mean of the other classes),
     normalised power over ω = 1…T//2 without the ω in `exclude` (e.g. the dlog Nyquist term 48), F = max,
@@ -297,7 +346,7 @@ def white_noise_F(T: int, draws: int, seed: int, exclude: Sequence[int] = ()) ->
     out = np.empty(draws)
     for s in range(0, draws, 20_000):
         n = min(20_000, draws - s)
-        out[s:s + n] = spectrum_of_means(rng.standard_normal((n, T)), exclude)[1]
+        out[s : s + n] = spectrum_of_means(rng.standard_normal((n, T)), exclude)[1]
     return out
 
 
@@ -309,13 +358,14 @@ def harmonic_mean_F(m: int) -> float:
 # ── the per-model analysis every spec.* Fourier notebook calls ───────────────────────────────────────────
 
 BASES = ("add", "sub", "raw_mul", "x2_y2", "dlog", "dlog_of_sum")
-COMBOS = ((0, 1), (0, 2), (1, 2), (0, 1, 2))          # basis test: normalised sums of v1–v3 (M3 6(i))
+COMBOS = ((0, 1), (0, 2), (1, 2), (0, 1, 2))  # basis test: normalised sums of v1–v3 (M3 6(i))
 
 
 def direction_labels(n_dirs: int) -> list[str]:
     """Labels of the edge directions and of the basis-test sums, in the order of ModelAnalysis fields."""
-    return [f"v{i + 1}" for i in range(n_dirs)] + ["+".join(f"v{i + 1}" for i in c) for c in COMBOS
-                                                   if max(c) < n_dirs]
+    return [f"v{i + 1}" for i in range(n_dirs)] + [
+        "+".join(f"v{i + 1}" for i in c) for c in COMBOS if max(c) < n_dirs
+    ]
 
 
 def _variants(T: int) -> dict[str, dict]:
@@ -330,28 +380,41 @@ def _variants(T: int) -> dict[str, dict]:
 @dataclass
 class ModelAnalysis:
     """Edge, fields and spectra of one model (spectral.md M1–M3); built by analyse_model."""
+
     op: str
     seed: int
     weight_decay: float
     p: int
-    end_step: int                      # snapshot step at which the window ends (and θ is taken)
-    window_steps: np.ndarray           # [w] update labels
+    end_step: int  # snapshot step at which the window ends (and θ is taken)
+    window_steps: np.ndarray  # [w] update labels
     edge: Edge
-    labels: list                       # names of the edge fields: v1..v_n, then the basis-test sums
-    inputs: dict                       # "test"/"grid" -> pairs [N, 2]
-    fields: dict                       # inputs -> edge fields [len(labels), N]
-    null_fields: dict                  # inputs -> random-direction fields [n_null, N]
-    span_fields: dict                  # inputs -> random update-span fields [n_span, N]
-    spectra: dict                      # (inputs, basis, variant) -> (edge, null, span) Spectrum
-    white_noise: dict                  # (T, variant) -> white-noise F draws
-    config: RunConfig                  # the run's config
-    theta: np.ndarray                  # [P] θ at end_step (the perturbed checkpoint)
+    labels: list  # names of the edge fields: v1..v_n, then the basis-test sums
+    inputs: dict  # "test"/"grid" -> pairs [N, 2]
+    fields: dict  # inputs -> edge fields [len(labels), N]
+    null_fields: dict  # inputs -> random-direction fields [n_null, N]
+    span_fields: dict  # inputs -> random update-span fields [n_span, N]
+    spectra: dict  # (inputs, basis, variant) -> (edge, null, span) Spectrum
+    white_noise: dict  # (T, variant) -> white-noise F draws
+    config: RunConfig  # the run's config
+    theta: np.ndarray  # [P] θ at end_step (the perturbed checkpoint)
 
 
-def analyse_model(run, *, end_step: Optional[int] = None, W: int = 20, centred: bool = True, n_dirs: int = 8,
-                  n_null: int = 200, n_span: int = 0, null_seed: int = 0, rel_eps: float = 0.005,
-                  inputs: Sequence[str] = ("test", "grid"), bases: Sequence[str] = BASES,
-                  wn_draws: int = 20_000, g: Optional[int] = None) -> ModelAnalysis:
+def analyse_model(
+    run,
+    *,
+    end_step: Optional[int] = None,
+    W: int = 20,
+    centred: bool = True,
+    n_dirs: int = 8,
+    n_null: int = 200,
+    n_span: int = 0,
+    null_seed: int = 0,
+    rel_eps: float = 0.005,
+    inputs: Sequence[str] = ("test", "grid"),
+    bases: Sequence[str] = BASES,
+    wn_draws: int = 20_000,
+    g: Optional[int] = None,
+) -> ModelAnalysis:
     """The whole per-model pipeline: window of W updates ending at the snapshot nearest `end_step` (default the
     paper's stop step, measures.stop_step), its edge (n_dirs directions), θ at that snapshot (needs the "all"
     snapshot group), the fields f = ‖Δh‖² of v1..v_n, of the basis-test sums and of n_null random and n_span
@@ -361,47 +424,82 @@ def analyse_model(run, *, end_step: Optional[int] = None, W: int = 20, centred: 
     from grokbook.measures.trajectory import stop_step
     from grokbook.training.tasks import domain_pairs
     from grokbook.training.train import run_split
+
     cfg = run.config
     end = stop_step(run) if end_step is None else int(end_step)
     X, wsteps = update_window(run.snapshot_steps, run.snapshots["attn"], end, W, centred)
     j = int(np.flatnonzero(run.snapshot_steps == wsteps[-1])[0])
     if "all" not in run.snapshots:
-        raise ConfigError("analyse_model needs full-θ snapshots: train with snapshot_groups=('attn', 'all')")
+        raise ConfigError(
+            "analyse_model needs full-θ snapshots: train with snapshot_groups=('attn', 'all')"
+        )
     theta = run.snapshots["all"][j]
     e = edge(X, n_dirs)
     k = len(e.V)
     D = np.concatenate([e.V] + [e.V[list(c)].sum(0, keepdims=True) for c in COMBOS if max(c) < k])
     pairs = {"test": run_split(cfg).test_x.numpy(), "grid": domain_pairs(cfg.p, cfg.ops).numpy()}
-    an = ModelAnalysis(cfg.ops[0], cfg.seed, cfg.weight_decay, cfg.p, int(wsteps[-1]), wsteps, e,
-                       direction_labels(k), {}, {}, {}, {}, {}, {}, cfg, theta)
+    an = ModelAnalysis(
+        cfg.ops[0],
+        cfg.seed,
+        cfg.weight_decay,
+        cfg.p,
+        int(wsteps[-1]),
+        wsteps,
+        e,
+        direction_labels(k),
+        {},
+        {},
+        {},
+        {},
+        {},
+        {},
+        cfg,
+        theta,
+    )
     for name in inputs:
         x = pairs[name]
         an.inputs[name] = x
         an.fields[name] = field(perturbation_field(cfg, theta, D, x, rel_eps))
         an.null_fields[name] = random_direction_fields(cfg, theta, x, n_null, null_seed, rel_eps)
-        an.span_fields[name] = field(perturbation_field(cfg, theta, span_directions(X, n_span, null_seed + 1),
-                                                        x, rel_eps)) if n_span else np.zeros((0, len(x)))
+        an.span_fields[name] = (
+            field(
+                perturbation_field(
+                    cfg, theta, span_directions(X, n_span, null_seed + 1), x, rel_eps
+                )
+            )
+            if n_span
+            else np.zeros((0, len(x)))
+        )
         G = groupings(cfg.p, x, g)
         for b in bases:
             for var, kw in _variants(G[b].T).items():
-                an.spectra[(name, b, var)] = tuple(concentration(f, G[b].g, G[b].T, **kw) if len(f) else None
-                                                   for f in (an.fields[name], an.null_fields[name],
-                                                             an.span_fields[name]))
+                an.spectra[(name, b, var)] = tuple(
+                    concentration(f, G[b].g, G[b].T, **kw) if len(f) else None
+                    for f in (an.fields[name], an.null_fields[name], an.span_fields[name])
+                )
                 key = (G[b].T, "no_nyquist" if var == "no_nyquist" else "zero")
                 if key not in an.white_noise:
-                    an.white_noise[key] = white_noise_F(G[b].T, wn_draws, null_seed, kw.get("exclude", ()))
+                    an.white_noise[key] = white_noise_F(
+                        G[b].T, wn_draws, null_seed, kw.get("exclude", ())
+                    )
     return an
 
 
-def triple_means(F: np.ndarray, draws: int, seed: int, *others: np.ndarray) -> tuple[np.ndarray, ...]:
+def triple_means(
+    F: np.ndarray, draws: int, seed: int, *others: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """Top-3 means of random triples of null directions: mean F over 3 distinct rows, `draws` times, for F and
     for the same triples of every array in `others` (e.g. the dlog and raw F of the same directions, whose
     ratio is the null of the "dlog/raw improvement"). F [n] -> ([draws], ...)."""
-    idx = np.random.default_rng(seed).random((draws, len(F))).argsort(1)[:, :3]   # 3 distinct rows per draw
+    idx = (
+        np.random.default_rng(seed).random((draws, len(F))).argsort(1)[:, :3]
+    )  # 3 distinct rows per draw
     return tuple(np.asarray(a)[idx].mean(1) for a in (F,) + others)
 
 
-def summary_rows(an: ModelAnalysis, top: int = 3, bulk: tuple[int, int] = (4, 8), triples: int = 2000) -> list[dict]:
+def summary_rows(
+    an: ModelAnalysis, top: int = 3, bulk: tuple[int, int] = (4, 8), triples: int = 2000
+) -> list[dict]:
     """One row per (inputs, basis, variant): F and peak of v1..v_top, mean F of the top block and of the bulk
     (v_bulk[0]..v_bulk[1]), the same with the edge = v1..v_{k*} (A4), shared peak of v1..v_top, mean η² of the
     top block, the random-direction null (mean, 95th, 99th pct of single F and of random-triple means, mean η²),
@@ -414,21 +512,38 @@ def summary_rows(an: ModelAnalysis, top: int = 3, bulk: tuple[int, int] = (4, 8)
         wn = an.white_noise[(T, "no_nyquist" if var == "no_nyquist" else "zero")]
         F, peaks = es.F[:nd], es.peak[:nd]
         t3 = triple_means(ns.F, triples, an.seed)[0] if len(ns.F) >= 3 else np.full(1, np.nan)
-        row = {"op": an.op, "seed": an.seed, "weight_decay": an.weight_decay, "p": an.p, "inputs": inp,
-               "basis": b, "variant": var, "T": T, "end_step": an.end_step, "k_star": an.edge.k_star,
-               "R": an.edge.gap_ratio}
+        row = {
+            "op": an.op,
+            "seed": an.seed,
+            "weight_decay": an.weight_decay,
+            "p": an.p,
+            "inputs": inp,
+            "basis": b,
+            "variant": var,
+            "T": T,
+            "end_step": an.end_step,
+            "k_star": an.edge.k_star,
+            "R": an.edge.gap_ratio,
+        }
         row |= {f"F_v{i + 1}": float(F[i]) for i in range(min(top, nd))}
         row |= {f"peak_v{i + 1}": int(peaks[i]) for i in range(min(top, nd))}
-        row |= {"top_mean": float(F[:top].mean()), "bulk_mean": float(F[bulk[0] - 1:bulk[1]].mean())
-                if nd >= bulk[0] else math.nan,
-                "kstar_mean": float(F[:ks].mean()), "shared_peak": bool(len(set(peaks[:top].tolist())) == 1),
-                "eta2_top": float(es.eta2[:top].mean()), "null_eta2": float(ns.eta2.mean()),
-                "null_mean": float(ns.F.mean()), "null_q95": float(np.quantile(ns.F, 0.95)),
-                "null_q99": float(np.quantile(ns.F, 0.99)), "null_top_q95": float(np.quantile(t3, 0.95)),
-                "null_top_q99": float(np.quantile(t3, 0.99)),
-                "span_mean": float(ss.F.mean()) if ss is not None else math.nan,
-                "wn_mean": float(wn.mean()), "wn_q95": float(np.quantile(wn, 0.95)),
-                "wn_q99": float(np.quantile(wn, 0.99))}
+        row |= {
+            "top_mean": float(F[:top].mean()),
+            "bulk_mean": float(F[bulk[0] - 1 : bulk[1]].mean()) if nd >= bulk[0] else math.nan,
+            "kstar_mean": float(F[:ks].mean()),
+            "shared_peak": bool(len(set(peaks[:top].tolist())) == 1),
+            "eta2_top": float(es.eta2[:top].mean()),
+            "null_eta2": float(ns.eta2.mean()),
+            "null_mean": float(ns.F.mean()),
+            "null_q95": float(np.quantile(ns.F, 0.95)),
+            "null_q99": float(np.quantile(ns.F, 0.99)),
+            "null_top_q95": float(np.quantile(t3, 0.95)),
+            "null_top_q99": float(np.quantile(t3, 0.99)),
+            "span_mean": float(ss.F.mean()) if ss is not None else math.nan,
+            "wn_mean": float(wn.mean()),
+            "wn_q95": float(np.quantile(wn, 0.95)),
+            "wn_q99": float(np.quantile(wn, 0.99)),
+        }
         rows.append(row)
     return rows
 
@@ -439,14 +554,25 @@ def direction_rows(an: ModelAnalysis, keys: Sequence[tuple[str, str, str]]) -> l
     for key in keys:
         s = an.spectra[key][0]
         for i, lab in enumerate(an.labels):
-            rows.append({"seed": an.seed, "inputs": key[0], "basis": key[1], "variant": key[2], "direction": lab,
-                         "F": float(s.F[i]), "peak": int(s.peak[i]), "top3": tuple(int(w) for w in s.top3[i]),
-                         "eta2": float(s.eta2[i])})
+            rows.append(
+                {
+                    "seed": an.seed,
+                    "inputs": key[0],
+                    "basis": key[1],
+                    "variant": key[2],
+                    "direction": lab,
+                    "F": float(s.F[i]),
+                    "peak": int(s.peak[i]),
+                    "top3": tuple(int(w) for w in s.top3[i]),
+                    "eta2": float(s.eta2[i]),
+                }
+            )
     return rows
 
 
-def field_grid(an: ModelAnalysis, inputs: str, index: int, order: str = "natural",
-               g: Optional[int] = None) -> np.ndarray:
+def field_grid(
+    an: ModelAnalysis, inputs: str, index: int, order: str = "natural", g: Optional[int] = None
+) -> np.ndarray:
     """A field on the p × p input grid (NaN where no input was evaluated), rows a, columns b, in the natural
     order 0…p−1 or (order="dlog") with the nonzero residues sorted by their discrete log (g^0, g^1, …).
     -> [p, p] (natural) or [p−1, p−1] (dlog)."""
@@ -455,14 +581,23 @@ def field_grid(an: ModelAnalysis, inputs: str, index: int, order: str = "natural
     M[x[:, 0], x[:, 1]] = an.fields[inputs][index]
     if order == "natural":
         return M
-    perm = np.argsort(np.where(np.arange(p) == 0, -1, dlog_table(p, g)))[1:]   # residues by dlog, zero dropped
+    perm = np.argsort(np.where(np.arange(p) == 0, -1, dlog_table(p, g)))[
+        1:
+    ]  # residues by dlog, zero dropped
     return M[np.ix_(perm, perm)]
 
 
 # ── edge statistics over training (spec.edge-separates-regimes) ──────────────────────────────────────────
 
-def edge_track(snapshot_steps: np.ndarray, attn: np.ndarray, ends: Optional[Sequence[int]] = None, W: int = 20,
-               centred: bool = True, min_rows: int = 3) -> list[dict]:
+
+def edge_track(
+    snapshot_steps: np.ndarray,
+    attn: np.ndarray,
+    ends: Optional[Sequence[int]] = None,
+    W: int = 20,
+    centred: bool = True,
+    min_rows: int = 3,
+) -> list[dict]:
     """Edge statistics of the window ending at every snapshot (or at the snapshots nearest `ends`) that has at
     least min_rows updates: step, rows, weighted k* and R, unweighted k* and R, E₃, ρ₃, g₂₃, σ2/σ1.
     Ref: spectral.md M1, spec.edge-separates-regimes."""
@@ -475,14 +610,25 @@ def edge_track(snapshot_steps: np.ndarray, attn: np.ndarray, ends: Optional[Sequ
         except ValueError:
             continue
         e = edge(X, n_dirs=1)
-        rows.append({"step": int(ws[-1]), "rows": len(ws), "k_star": e.k_star, "R": e.gap_ratio,
-                     "k_star_unweighted": e.k_star_unweighted, "R_unweighted": e.gap_ratio_unweighted,
-                     "E3": e.E3, "rho3": e.rho3, "g23": e.g23,
-                     "s2_s1": float(e.sigma[1] / e.sigma[0]) if len(e.sigma) > 1 else math.nan})
+        rows.append(
+            {
+                "step": int(ws[-1]),
+                "rows": len(ws),
+                "k_star": e.k_star,
+                "R": e.gap_ratio,
+                "k_star_unweighted": e.k_star_unweighted,
+                "R_unweighted": e.gap_ratio_unweighted,
+                "E3": e.E3,
+                "rho3": e.rho3,
+                "g23": e.g23,
+                "s2_s1": float(e.sigma[1] / e.sigma[0]) if len(e.sigma) > 1 else math.nan,
+            }
+        )
     return rows
 
 
 # ── figure data (numbers only; plotting.spectrum_panels / field_maps draw them) ──────────────────────────
+
 
 def spectrum_panel(an: ModelAnalysis, key: tuple[str, str, str], k: int = 3) -> dict:
     """Data of one spectrum_panels panel: P̂ of v1..v_k, the random-direction 95th/99th-percentile band per ω
@@ -490,34 +636,60 @@ def spectrum_panel(an: ModelAnalysis, key: tuple[str, str, str], k: int = 3) -> 
     es, ns, _ = an.spectra[key]
     T = an.p if key[1] in ("add", "sub", "raw_mul", "x2_y2") else an.p - 1
     wn = an.white_noise[(T, "no_nyquist" if key[2] == "no_nyquist" else "zero")]
-    return {"lines": {an.labels[i]: es.power[i] for i in range(min(k, len(es.F)))},
-            "band": tuple(np.quantile(ns.power, [0.95, 0.99], axis=0)) if len(ns.F) else None,
-            "levels": {"white-noise mean F": float(wn.mean())}}
+    return {
+        "lines": {an.labels[i]: es.power[i] for i in range(min(k, len(es.F)))},
+        "band": tuple(np.quantile(ns.power, [0.95, 0.99], axis=0)) if len(ns.F) else None,
+        "levels": {"white-noise mean F": float(wn.mean())},
+    }
 
 
-def field_map_panels(an: ModelAnalysis, inputs: str = "grid", k: int = 3, orders: Sequence[str] = ("natural",),
-                     g: Optional[int] = None) -> dict[str, np.ndarray]:
+def field_map_panels(
+    an: ModelAnalysis,
+    inputs: str = "grid",
+    k: int = 3,
+    orders: Sequence[str] = ("natural",),
+    g: Optional[int] = None,
+) -> dict[str, np.ndarray]:
     """Fields of v1..v_k on the p × p grid in each ordering, {"v1 (natural)": [p, p], ...}, for field_maps."""
-    return {f"{an.labels[i]} ({o}, seed {an.seed})": field_grid(an, inputs, i, o, g)
-            for o in orders for i in range(min(k, len(an.edge.V)))}
+    return {
+        f"{an.labels[i]} ({o}, seed {an.seed})": field_grid(an, inputs, i, o, g)
+        for o in orders
+        for i in range(min(k, len(an.edge.V)))
+    }
 
 
 # ── multiplication helpers (spec.mul-dlog-mode) ──────────────────────────────────────────────────────────
 
-def improvement(an: ModelAnalysis, inputs: str, raw: str = "raw_mul", log: str = "dlog", draws: int = 2000,
-                seed: int = 0, top: int = 3) -> dict:
+
+def improvement(
+    an: ModelAnalysis,
+    inputs: str,
+    raw: str = "raw_mul",
+    log: str = "dlog",
+    draws: int = 2000,
+    seed: int = 0,
+    top: int = 3,
+) -> dict:
     """The "dlog/raw improvement" mean F_dlog(v1..v_top) / mean F_raw(v1..v_top) with the raw basis's empty class
     filled with 0 (as coded) and imputed (A6), the per-direction ratios (as coded), and its null: the same
-    ratios for random triples of the model's random directions (mean, 95th pct). Ref: spectral.md M3 step 5."""
+    ratios for random triples of the model's random directions (mean, 95th pct). Ref: spectral.md M3 step 5.
+    """
     d, n_d = an.spectra[(inputs, log, "zero")][:2]
     z, n_z = an.spectra[(inputs, raw, "zero")][:2]
     i, n_i = an.spectra[(inputs, raw, "impute")][:2]
     nd, nz, ni = triple_means(n_d.F, draws, seed, n_z.F, n_i.F)
-    out = {"seed": an.seed, "inputs": inputs, "paper ratio": d.F[:top].mean() / z.F[:top].mean(),
-           "imputed ratio": d.F[:top].mean() / i.F[:top].mean()}
+    out = {
+        "seed": an.seed,
+        "inputs": inputs,
+        "paper ratio": d.F[:top].mean() / z.F[:top].mean(),
+        "imputed ratio": d.F[:top].mean() / i.F[:top].mean(),
+    }
     out |= {f"ratio v{k + 1}": d.F[k] / z.F[k] for k in range(top)}
-    return out | {"null mean": float((nd / ni).mean()), "null q95": float(np.quantile(nd / ni, 0.95)),
-                  "null q95 as coded": float(np.quantile(nd / nz, 0.95))}
+    return out | {
+        "null mean": float((nd / ni).mean()),
+        "null q95": float(np.quantile(nd / ni, 0.95)),
+        "null q95 as coded": float(np.quantile(nd / nz, 0.95)),
+    }
 
 
 def generator_check(an: ModelAnalysis, inputs: str, g: int, top: int = 3) -> dict:
@@ -530,22 +702,34 @@ def generator_check(an: ModelAnalysis, inputs: str, g: int, top: int = 3) -> dic
     base = an.spectra[(inputs, "dlog", "zero")][0]
     u = int(dlog_table(an.p)[g])
     pred = [min(w * u % T, T - w * u % T) for w in base.peak[:top]]
-    return {"seed": an.seed, "generator": g, **{f"F_v{k + 1}": float(base.F[k]) for k in range(top)},
-            **{f"F_v{k + 1} (g={g})": float(s.F[k]) for k in range(top)},
-            "peaks": tuple(int(w) for w in base.peak[:top]), f"peaks (g={g})": tuple(int(w) for w in s.peak),
-            "predicted peaks": tuple(pred)}
+    return {
+        "seed": an.seed,
+        "generator": g,
+        **{f"F_v{k + 1}": float(base.F[k]) for k in range(top)},
+        **{f"F_v{k + 1} (g={g})": float(s.F[k]) for k in range(top)},
+        "peaks": tuple(int(w) for w in base.peak[:top]),
+        f"peaks (g={g})": tuple(int(w) for w in s.peak),
+        "predicted peaks": tuple(pred),
+    }
 
 
 # ── grokking versus matched no-decay controls (spec.edge-separates-regimes) ──────────────────────────────
 
-def regime_rows(grid, threshold: float = 0.9, Ws: Sequence[int] = (10, 20, 40),
-                centring: Sequence[bool] = (True, False), control_wd: float = 0.0) -> list[dict]:
+
+def regime_rows(
+    grid,
+    threshold: float = 0.9,
+    Ws: Sequence[int] = (10, 20, 40),
+    centring: Sequence[bool] = (True, False),
+    control_wd: float = 0.0,
+) -> list[dict]:
     """Edge statistics (edge_track columns) of the window ending at the grok step of every grokking run (first
     evaluation with test accuracy >= threshold; runs that never reach it are skipped) and of the window ending
     at the same step in its matched control (same op and seed, λ = control_wd), for every W and centring.
     grid: GridRun list (spectral_runs.grid_runs). One row per (op, seed, regime, W, centred); `short` flags a
     window with fewer than W updates. Ref: spectral.md spec.edge-separates-regimes, Protocol."""
     from grokbook.training.train import first_sustained
+
     ctrl = {(g.task_set, g.seed): g.run for g in grid if g.weight_decay == control_wd}
     rows = []
     for g in grid:
@@ -559,31 +743,46 @@ def regime_rows(grid, threshold: float = 0.9, Ws: Sequence[int] = (10, 20, 40),
                 for c in centring:
                     t = edge_track(r.snapshot_steps, r.snapshots["attn"], [step], W, c)
                     if t:
-                        rows.append({"op": g.task_set, "seed": g.seed, "regime": regime,
-                                     "weight_decay": r.config.weight_decay, "end_step": step, "W": W, "centred": c,
-                                     "short": t[0]["rows"] < W, **t[0]})
+                        rows.append(
+                            {
+                                "op": g.task_set,
+                                "seed": g.seed,
+                                "regime": regime,
+                                "weight_decay": r.config.weight_decay,
+                                "end_step": step,
+                                "W": W,
+                                "centred": c,
+                                "short": t[0]["rows"] < W,
+                                **t[0],
+                            }
+                        )
     return rows
 
 
 @dataclass(frozen=True)
 class Separation:
     """Paired comparison of a statistic between grokking runs and their matched controls."""
-    n: int               # matched (op, seed) pairs
-    wins: int            # pairs with grokking > control
-    separated: bool      # min over grokking runs > max over controls
-    auroc: float         # P(grokking value > control value) over all pooled pairs (ties count ½)
+
+    n: int  # matched (op, seed) pairs
+    wins: int  # pairs with grokking > control
+    separated: bool  # min over grokking runs > max over controls
+    auroc: float  # P(grokking value > control value) over all pooled pairs (ties count ½)
 
 
 def separation(grok: Sequence[float], control: Sequence[float]) -> Separation:
     """Wins, perfect separation and AUROC of paired values grok[i] vs control[i]."""
     g, c = np.asarray(grok, dtype=float), np.asarray(control, dtype=float)
     if len(g) != len(c) or not len(g):
-        raise ValueError("separation: need the same, non-zero number of grokking and control values")
+        raise ValueError(
+            "separation: need the same, non-zero number of grokking and control values"
+        )
     gt = (g[:, None] > c[None, :]).mean() + 0.5 * (g[:, None] == c[None, :]).mean()
     return Separation(len(g), int((g > c).sum()), bool(g.min() > c.max()), float(gt))
 
 
-def linearity_rows(an: ModelAnalysis, rel_eps: Sequence[float], basis: str, inputs: str = "test", top: int = 3) -> list[dict]:
+def linearity_rows(
+    an: ModelAnalysis, rel_eps: Sequence[float], basis: str, inputs: str = "test", top: int = 3
+) -> list[dict]:
     """Linearity and sign check of M2: fields of ±v1..±v_top at every ε in rel_eps, with F and peak in `basis`
     and the mean of f/ε² relative to the smallest ε (1 where the field is quadratic in ε). One row per (ε, sign,
     direction). Ref: spectral.md spec.add-single-mode, paper scale."""
@@ -591,11 +790,24 @@ def linearity_rows(an: ModelAnalysis, rel_eps: Sequence[float], basis: str, inpu
     rows, ref = [], None
     for e in sorted(rel_eps):
         for sign in (1, -1):
-            f = field(perturbation_field(an.config, an.theta, sign * an.edge.V[:top], an.inputs[inputs], e))
+            f = field(
+                perturbation_field(
+                    an.config, an.theta, sign * an.edge.V[:top], an.inputs[inputs], e
+                )
+            )
             s = concentration(f, G.g, G.T)
-            scaled = f.mean(1) / e ** 2
+            scaled = f.mean(1) / e**2
             ref = scaled if ref is None else ref
-            rows += [{"seed": an.seed, "rel_eps": e, "sign": "+" if sign > 0 else "−", "direction": an.labels[i],
-                      "F": float(s.F[i]), "peak": int(s.peak[i]), "f/ε² (rel.)": float(scaled[i] / ref[i])}
-                     for i in range(len(f))]
+            rows += [
+                {
+                    "seed": an.seed,
+                    "rel_eps": e,
+                    "sign": "+" if sign > 0 else "−",
+                    "direction": an.labels[i],
+                    "F": float(s.F[i]),
+                    "peak": int(s.peak[i]),
+                    "f/ε² (rel.)": float(scaled[i] / ref[i]),
+                }
+                for i in range(len(f))
+            ]
     return rows

@@ -5,6 +5,7 @@ overrides. Every notebook that reads the grid declares those parameters with the
 defaults; `grokbook run` applies the grid's smoke overrides before the claim's own smoke file, so the
 claims of a grid always ask for identical runs (a test checks it).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,16 +18,18 @@ PROFILE_NAMES = ("smoke", "paper")
 
 @dataclass(frozen=True)
 class Grid:
-    name: str                                   # "<paper>.<grid>", named in claims.yaml
-    paper: Mapping                              # parameter -> the paper's value (notebook defaults)
-    smoke: Mapping                              # parameter -> smoke-profile value (a subset of `paper`)
-    build: Callable[..., list[RunConfig]]       # parameters -> the grid's run configs, in a fixed order
-    claims: tuple[str, ...] = ()                # the claims that read this grid
+    name: str  # "<paper>.<grid>", named in claims.yaml
+    paper: Mapping  # parameter -> the paper's value (notebook defaults)
+    smoke: Mapping  # parameter -> smoke-profile value (a subset of `paper`)
+    build: Callable[..., list[RunConfig]]  # parameters -> the grid's run configs, in a fixed order
+    claims: tuple[str, ...] = ()  # the claims that read this grid
 
     def __post_init__(self):
         extra = set(self.smoke) - set(self.paper)
         if extra:
-            raise ValueError(f"grid {self.name}: smoke overrides {sorted(extra)} are not grid parameters")
+            raise ValueError(
+                f"grid {self.name}: smoke overrides {sorted(extra)} are not grid parameters"
+            )
 
     def values(self, profile: str) -> dict:
         """The grid's parameters under a profile ("smoke" or "paper")."""
@@ -53,6 +56,7 @@ def all_grids() -> dict[str, Grid]:
     """Every shared grid of the book, by name (the `GRIDS` tuples of the paper packages' modules)."""
     import importlib
     import pkgutil
+
     found: dict[str, Grid] = {}
     for paper in PAPERS:
         package = importlib.import_module(f"grokbook.papers.{paper}")

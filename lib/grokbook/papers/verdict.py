@@ -4,6 +4,7 @@ Every claim's rule is a function in its paper's package (`papers/<paper>/rules.p
 numbers and the rule's thresholds (notebook parameters) and returns a `Verdict`. The claim page prints
 `rule` and the ledger stores the same object, so the words and the decision cannot drift apart.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,17 +16,18 @@ MEANING = {
     "partial": "part of the claim holds (a weaker tier of the rule), or it holds in some runs only",
     "not reproduced": "enough evidence, and the measurement contradicts the claim",
     "not supported": "the paper's number appears, but a null or control gives the same, so it does not "
-                     "support the claim's reading",
+    "support the claim's reading",
     "inconclusive": "too little evidence to decide (too few runs, seeds or pairs, or a gate failed)",
 }
 
 
-MARK = {True: "yes", False: "no", None: "n/a"}   # how a check's outcome is printed
+MARK = {True: "yes", False: "no", None: "n/a"}  # how a check's outcome is printed
 
 
 @dataclass(frozen=True)
 class Evidence:
     """What entered the decision: n units (runs, seeds, pairs, cells) and their labels."""
+
     n: int
     unit: str = "runs"
     items: tuple[str, ...] = ()
@@ -36,7 +38,7 @@ class Evidence:
         return cls(n=len(labels), unit=unit, items=labels)
 
     def text(self) -> str:
-        """"3 seeds", "1 seed": the unit is written in the plural and singularised for n = 1."""
+        """ "3 seeds", "1 seed": the unit is written in the plural and singularised for n = 1."""
         unit = self.unit[:-1] if self.n == 1 and self.unit.endswith("s") else self.unit
         return f"{self.n} {unit}"
 
@@ -44,6 +46,7 @@ class Evidence:
 @dataclass(frozen=True)
 class Verdict:
     """A rule's decision. `checks` maps each condition, in words, to whether it held (None: not evaluable)."""
+
     verdict: str
     rule: str
     evidence: Evidence
@@ -56,13 +59,24 @@ class Verdict:
             raise ValueError(f"evidence={self.evidence!r} must be an Evidence with n >= 0")
 
     def to_dict(self) -> dict:
-        return {"verdict": self.verdict, "rule": self.rule, "evidence_n": self.evidence.n,
-                "evidence_unit": self.evidence.unit, "evidence": list(self.evidence.items),
-                "checks": {k: v for k, v in self.checks.items()}}
+        return {
+            "verdict": self.verdict,
+            "rule": self.rule,
+            "evidence_n": self.evidence.n,
+            "evidence_unit": self.evidence.unit,
+            "evidence": list(self.evidence.items),
+            "checks": {k: v for k, v in self.checks.items()},
+        }
 
 
-def tiered(rule: str, evidence: Evidence, tiers: Sequence[tuple[str, dict]], *, min_n: int = 1,
-           otherwise: str = "not reproduced") -> Verdict:
+def tiered(
+    rule: str,
+    evidence: Evidence,
+    tiers: Sequence[tuple[str, dict]],
+    *,
+    min_n: int = 1,
+    otherwise: str = "not reproduced",
+) -> Verdict:
     """The common rule shape: "inconclusive" below `min_n` units of evidence, else the first tier whose
     checks all hold (tiers are (verdict, {condition in words: bool}) from strongest to weakest), else
     `otherwise`. The checks of every tier are kept, so the page can say which condition failed."""
@@ -78,6 +92,13 @@ def tiered(rule: str, evidence: Evidence, tiers: Sequence[tuple[str, dict]], *, 
 def verdict_text(result: Verdict) -> str:
     """Markdown for a claim page's Verdict section: the verdict, the evidence that entered, the rule with
     its thresholds and every check with its outcome."""
-    lines = [f"**Verdict: {result.verdict}** ({result.evidence.text()}).", "", f"Rule: {result.rule}", ""]
-    lines += [f"- {k}: {MARK[bool(v) if v is not None else None]}" for k, v in result.checks.items()]
+    lines = [
+        f"**Verdict: {result.verdict}** ({result.evidence.text()}).",
+        "",
+        f"Rule: {result.rule}",
+        "",
+    ]
+    lines += [
+        f"- {k}: {MARK[bool(v) if v is not None else None]}" for k, v in result.checks.items()
+    ]
     return "\n".join(lines)

@@ -138,7 +138,9 @@ class Run:
 
     def first_grok_step(self) -> Optional[int]:
         """Step at which the first task grokked under the run's rule; None if no task did."""
-        steps = [x for x in (self.grok_step(t) for t in range(self.config.n_tasks)) if x is not None]
+        steps = [
+            x for x in (self.grok_step(t) for t in range(self.config.n_tasks)) if x is not None
+        ]
         return min(steps) if steps else None
 
     @property

@@ -14,6 +14,7 @@ plus the bases (own run, another seed's run, an early window, random) and the ta
 One training job per (task set, arm, f, cap, basis): the rows are the seeds, so notebooks that ask for the
 same job share its cache entries.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -58,6 +59,7 @@ def matched_factor(grad: Tensor, bases: Tensor, f) -> Tensor:
 class _FractionHook:
     """A hook with per-run bases [N, P, K] (row i of the caller's configs), one fraction f in [0, 1] and a start
     step; `kind` names it in the run cache key."""
+
     kind = ""
 
     def __init__(self, bases: Tensor, f: float, *, start: int = 500, label: str = ""):
@@ -74,6 +76,7 @@ class MatchedNormShrink(_FractionHook):
     direction and shrinks by the share of ‖g‖ the orthogonal deletion would remove, i.e. this step's
     learning rate times c. The gradient is left alone (Adam's per-coordinate normalisation would undo
     a rescaled g); f = 0 leaves training untouched."""
+
     kind = "matched-update"
     _c: Optional[Tensor] = None
     _prev: Optional[Tensor] = None
@@ -82,8 +85,8 @@ class MatchedNormShrink(_FractionHook):
         if step < self.start or self.f == 0:
             self._c = None
             return
-        B = _on(self._dev, self.bases, grad.device)[view.rows]                          # [R, P, K]
-        self._c = matched_factor(grad, B, self.f).unsqueeze(1)                          # [R, 1]
+        B = _on(self._dev, self.bases, grad.device)[view.rows]  # [R, P, K]
+        self._c = matched_factor(grad, B, self.f).unsqueeze(1)  # [R, 1]
         self._prev = view.theta.clone()
 
     def after_step(self, step: int, view: StackView) -> None:
@@ -97,6 +100,7 @@ class PostAdamProjection(_FractionHook):
     """Project the whole AdamW update instead of the gradient: at steps >= start, θ ← θ_prev + Δ − f·(Δ − BBᵀΔ)
     with Δ = θ − θ_prev the step just taken (the gradient is left alone). bases [N, P, K], f in [0, 1]; at f = 1
     every update from `start` on lies in span(B)."""
+
     kind = "post-adam"
     _prev: Optional[Tensor] = None
 
@@ -107,33 +111,50 @@ class PostAdamProjection(_FractionHook):
         if self._prev is None:
             return
         B = _on(self._dev, self.bases, view.theta.device)[view.rows]
-        move = view.theta - self._prev                                                   # [R, P]
+        move = view.theta - self._prev  # [R, P]
         view.theta.sub_(self.f * (move - _project(B, move)))
         self._prev = None
 
 
 # ── bases ────────────────────────────────────────────────────────────────────────────────────────────────────────
 
-def trajectory_bases(runs: Sequence[Run], k: int = 20, n_max: int = 100, upto_step: Optional[int] = None) -> Tensor:
+
+def trajectory_bases(
+    runs: Sequence[Run], k: int = 20, n_max: int = 100, upto_step: Optional[int] = None
+) -> Tensor:
     """Top-k uncentered full-parameter trajectory PCA directions of every run (compression.trajectory_basis over
     ≤ n_max checkpoints of snapshots["all"] plus θ at the stop step, init included, zero row dropped), from the
     whole run or from its checkpoints up to `upto_step`. All runs must give the same number of columns (≤ k when the window holds
     fewer checkpoints). -> [N, P, K] float32. Ref: Xu 2026b, code `ortho_fine_scan.py`."""
     from grokbook.measures.compression import run_trajectory, trajectory_basis
+
     out = []
     for r in runs:
         steps, thetas = run_trajectory(r)
-        tb = trajectory_basis(steps, thetas, r.theta_init, n_max=n_max, centred=False, upto_step=upto_step)
+        tb = trajectory_basis(
+            steps, thetas, r.theta_init, n_max=n_max, centred=False, upto_step=upto_step
+        )
         out.append(torch.as_tensor(np.asarray(tb.V[:, :k]), dtype=torch.float32))
     if len({b.shape for b in out}) > 1:
-        raise ValueError("trajectory_bases: the runs give bases of different ranks; use a window with more checkpoints")
+        raise ValueError(
+            "trajectory_bases: the runs give bases of different ranks; use a window with more checkpoints"
+        )
     return torch.stack(out)
 
 
 def random_bases(runs: Sequence[Run], k: int = 20, seed_offset: int = 99991) -> Tensor:
     """One uniformly random orthonormal P × k basis per run (generator seed + seed_offset). -> [N, P, k]."""
-    return torch.stack([torch.as_tensor(random_basis(n_params(r.config), k, np.random.default_rng(
-        r.config.seed + seed_offset)), dtype=torch.float32) for r in runs])
+    return torch.stack(
+        [
+            torch.as_tensor(
+                random_basis(
+                    n_params(r.config), k, np.random.default_rng(r.config.seed + seed_offset)
+                ),
+                dtype=torch.float32,
+            )
+            for r in runs
+        ]
+    )
 
 
 def next_seed(seeds: Sequence[int]) -> list[int]:
@@ -146,6 +167,7 @@ def next_seed(seeds: Sequence[int]) -> list[int]:
 
 # ── training jobs ───────────────────────────────────────────────────────────────────────────────────────────────
 
+
 def cap_steps(baselines: Sequence[Run], cap: int, cap_factor: float) -> int:
     """The step budget of a deletion job: `cap`, or, with cap_factor > 0, cap_factor × the slowest baseline's
     all-tasks grok step rounded up to the eval cadence (budget when a baseline never grokked)."""
@@ -156,8 +178,16 @@ def cap_steps(baselines: Sequence[Run], cap: int, cap_factor: float) -> int:
     return int(math.ceil(cap_factor * slowest / c.eval_every) * c.eval_every)
 
 
-def deletion_runs(baselines: Sequence[Run], bases: Tensor, f: float, *, arm: str = "delete", start: int = 500,
-                  cap: int = 50_000, label: str = "") -> list[Run]:
+def deletion_runs(
+    baselines: Sequence[Run],
+    bases: Tensor,
+    f: float,
+    *,
+    arm: str = "delete",
+    start: int = 500,
+    cap: int = 50_000,
+    label: str = "",
+) -> list[Run]:
     """Retrain every baseline run (same seed: same split, init and batches) with one arm at strength f, in one
     stacked job: no probes, attention snapshots only, `cap` steps, the grid's stop rule (every task grokked).
     arm: "delete" (the paper's rule, SubspaceSuppression), "matched" (MatchedNormShrink) or "post_adam"
@@ -167,16 +197,21 @@ def deletion_runs(baselines: Sequence[Run], bases: Tensor, f: float, *, arm: str
         raise ValueError(f"arm={arm!r}; must be one of {ARMS}")
     if f == 0 and arm == "delete":
         return list(baselines)
-    cfgs = [dataclasses.replace(r.config, steps=int(cap), probe_every=0, snapshot_groups=("attn",))
-            for r in baselines]
+    cfgs = [
+        dataclasses.replace(r.config, steps=int(cap), probe_every=0, snapshot_groups=("attn",))
+        for r in baselines
+    ]
     if arm == "delete":
         hook = SubspaceSuppression(bases, [f] * len(baselines), start=start, label=label)
     else:
-        hook = (MatchedNormShrink if arm == "matched" else PostAdamProjection)(bases, f, start=start, label=label)
+        hook = (MatchedNormShrink if arm == "matched" else PostAdamProjection)(
+            bases, f, start=start, label=label
+        )
     return load_or_train(cfgs, grad_hook=hook)
 
 
 # ── measurements ────────────────────────────────────────────────────────────────────────────────────────────────
+
 
 def span_fraction(v: np.ndarray, basis: np.ndarray) -> float:
     """‖BBᵀv‖ / ‖v‖ for one vector v [P] and an orthonormal basis [P, K] (NaN for v = 0)."""
@@ -185,33 +220,55 @@ def span_fraction(v: np.ndarray, basis: np.ndarray) -> float:
     return float(np.linalg.norm(B @ (B.T @ v)) / n) if n > 0 else math.nan
 
 
-def removed_along(run: Run, basis: Tensor, fs: Sequence[float], n_points: int = 10, seed: int = 0) -> list[dict]:
+def removed_along(
+    run: Run, basis: Tensor, fs: Sequence[float], n_points: int = 10, seed: int = 0
+) -> list[dict]:
     """Fraction of ‖g‖ the deletion would remove (1 − matched_factor) and the share of ‖g‖ inside span(B), on
     the run's own full-θ snapshots (≤ n_points, linspace), g = the summed-CE gradient of one train batch of the
     run's batch size (clipping rescales g and leaves both ratios unchanged). basis [P, K].
     -> one dict per (snapshot, f): step, f, removed, in_span."""
     c = run.config
     idx = np.unique(np.linspace(0, len(run.snapshot_steps) - 1, n_points).round().astype(int))
-    theta = torch.as_tensor(run.snapshots["all"][idx], dtype=torch.float32)                 # [n, P]
+    theta = torch.as_tensor(run.snapshots["all"][idx], dtype=torch.float32)  # [n, P]
     split, rng = run_split(c), np.random.default_rng(seed)
     i = torch.as_tensor(rng.integers(0, len(split.train_x), c.batch_size))
     x, y = (t[i].expand(len(idx), -1, -1).to(c.device) for t in (split.train_x, split.train_y))
-    g = batch_gradient(c, x, y)(theta.to(c.device)).double().cpu()                 # [n, P]
+    g = batch_gradient(c, x, y)(theta.to(c.device)).double().cpu()  # [n, P]
     B = basis.double().expand(len(idx), -1, -1)
     in_span = _project(B, g).norm(dim=1) / g.norm(dim=1)
-    return [{"step": int(run.snapshot_steps[j]), "f": float(f), "removed": float(1 - m), "in_span": float(s)}
-            for f in fs for j, m, s in zip(idx, matched_factor(g, B, f).tolist(), in_span.tolist())]
+    return [
+        {
+            "step": int(run.snapshot_steps[j]),
+            "f": float(f),
+            "removed": float(1 - m),
+            "in_span": float(s),
+        }
+        for f in fs
+        for j, m, s in zip(idx, matched_factor(g, B, f).tolist(), in_span.tolist())
+    ]
 
 
-def deletion_rows(runs: Sequence[Run], bases: Tensor, *, task_set: str, arm: str, basis: str, f: float) -> list[dict]:
+def deletion_rows(
+    runs: Sequence[Run], bases: Tensor, *, task_set: str, arm: str, basis: str, f: float
+) -> list[dict]:
     """One row per run: coordinates, per-task R98 grok steps (None = not by the cap), the all-tasks grok step,
-    the cap, the best test accuracy per task and the share of the net displacement θ_T − θ_0 inside span(B)."""
+    the cap, the best test accuracy per task and the share of the net displacement θ_T − θ_0 inside span(B).
+    """
     rows = []
     for r, B in zip(runs, bases):
         c = r.config
-        row = {"task_set": task_set, "weight_decay": c.weight_decay, "seed": c.seed, "arm": arm, "basis": basis,
-               "f": float(f), "grok": r.all_grok_step(), "final_step": r.final_step, "cap": c.steps,
-               "disp_in_span": span_fraction(r.theta_final - r.theta_init, B.numpy())}
+        row = {
+            "task_set": task_set,
+            "weight_decay": c.weight_decay,
+            "seed": c.seed,
+            "arm": arm,
+            "basis": basis,
+            "f": float(f),
+            "grok": r.all_grok_step(),
+            "final_step": r.final_step,
+            "cap": c.steps,
+            "disp_in_span": span_fraction(r.theta_final - r.theta_init, B.numpy()),
+        }
         for t, op in enumerate(c.ops):
             row[f"grok_{op}"] = r.grok_step(t)
             row[f"best_{op}"] = float(r.test_acc[:, t].max())
@@ -219,8 +276,17 @@ def deletion_rows(runs: Sequence[Run], bases: Tensor, *, task_set: str, arm: str
     return rows
 
 
-def arm_rows(baselines: Sequence[Run], bases: Tensor, f: float, *, task_set: str, arm: str = "delete",
-             basis: str = "own", start: int = 500, cap: int = 50_000) -> list[dict]:
+def arm_rows(
+    baselines: Sequence[Run],
+    bases: Tensor,
+    f: float,
+    *,
+    task_set: str,
+    arm: str = "delete",
+    basis: str = "own",
+    start: int = 500,
+    cap: int = 50_000,
+) -> list[dict]:
     """deletion_rows of deletion_runs: train (or read) one job and tabulate it; `basis` names the basis variant
     (it also labels the hook)."""
     runs = deletion_runs(baselines, bases, f, arm=arm, start=start, cap=cap, label=basis)
@@ -230,9 +296,19 @@ def arm_rows(baselines: Sequence[Run], bases: Tensor, f: float, *, task_set: str
 def task_rows(rows: Sequence[dict]) -> list[dict]:
     """deletion_rows exploded to one row per task, in the shape plotting.dose_response reads
     (op = "<task set> <task>", arm, level = f, grok, budget)."""
-    return [{"op": f"{r['task_set']} {k[5:]}", "arm": f"{r['arm']} ({r['basis']})", "level": r["f"],
-             "grok": r[k], "budget": r["cap"], "seed": r["seed"]}
-            for r in rows for k in r if k.startswith("grok_")]
+    return [
+        {
+            "op": f"{r['task_set']} {k[5:]}",
+            "arm": f"{r['arm']} ({r['basis']})",
+            "level": r["f"],
+            "grok": r[k],
+            "budget": r["cap"],
+            "seed": r["seed"],
+        }
+        for r in rows
+        for k in r
+        if k.startswith("grok_")
+    ]
 
 
 def summary_rows(rows: Sequence[dict], baseline: Sequence[dict]) -> list[dict]:
@@ -242,16 +318,32 @@ def summary_rows(rows: Sequence[dict], baseline: Sequence[dict]) -> list[dict]:
     base = {(b["task_set"], b["weight_decay"], b["seed"]): b["grok"] for b in baseline}
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        groups.setdefault((r["task_set"], r["weight_decay"], r["arm"], r["basis"], r["f"]), []).append(r)
+        groups.setdefault(
+            (r["task_set"], r["weight_decay"], r["arm"], r["basis"], r["f"]), []
+        ).append(r)
     out = []
     for (ts, wd, arm, basis, f), g in groups.items():
         steps = [x["grok"] for x in g]
         d = paired_delay([base.get((ts, wd, x["seed"])) for x in g], steps)
         n_ok = sum(s is not None for s in steps)
-        out.append({"task_set": ts, "weight_decay": wd, "arm": arm, "basis": basis, "f": f, "n": len(g),
-                    "n_grokked": n_ok, "cap": max(x["cap"] for x in g),
-                    "mean_grok": float(np.mean(steps)) if n_ok == len(g) else math.nan,
-                    "mean_grok_capped": float(np.mean([x["cap"] if x["grok"] is None else x["grok"] for x in g])),
-                    "delay": d.mean, "delay_sd": d.std, "baseline_sd": d.baseline_std,
-                    "disp_in_span": float(np.mean([x["disp_in_span"] for x in g]))})
+        out.append(
+            {
+                "task_set": ts,
+                "weight_decay": wd,
+                "arm": arm,
+                "basis": basis,
+                "f": f,
+                "n": len(g),
+                "n_grokked": n_ok,
+                "cap": max(x["cap"] for x in g),
+                "mean_grok": float(np.mean(steps)) if n_ok == len(g) else math.nan,
+                "mean_grok_capped": float(
+                    np.mean([x["cap"] if x["grok"] is None else x["grok"] for x in g])
+                ),
+                "delay": d.mean,
+                "delay_sd": d.std,
+                "baseline_sd": d.baseline_std,
+                "disp_in_span": float(np.mean([x["disp_in_span"] for x in g])),
+            }
+        )
     return out

@@ -6,6 +6,7 @@ One config per (task set, λ, seed): per-task heads on the shared LayerNorm'd po
 cross-entropy, per-task grok detection (test acc >= 0.98 at 3 consecutive evals), stop once every task grokked.
 λ = `control_weight_decay` runs (the no-decay controls) use `control_seeds` and their own budget `control_steps`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,9 +18,11 @@ from grokbook.training.config import RunConfig, sweep
 from grokbook.training.tasks import TASK_SETS
 from grokbook.training.train import Run
 
+
 @dataclass(frozen=True)
 class GridRun:
     """One run of the grid with the coordinates it was trained at."""
+
     task_set: str
     weight_decay: float
     seed: int
@@ -38,11 +41,19 @@ class GridRun:
         return self.weight_decay == 0.0
 
 
-def grid_configs(*, task_sets: Sequence[str], weight_decays: Sequence[float], seeds: Sequence[int],
-                 control_weight_decay: float, control_seeds: Sequence[int], control_steps: int,
-                 **shared) -> list[tuple[str, float, int, RunConfig]]:
+def grid_configs(
+    *,
+    task_sets: Sequence[str],
+    weight_decays: Sequence[float],
+    seeds: Sequence[int],
+    control_weight_decay: float,
+    control_seeds: Sequence[int],
+    control_steps: int,
+    **shared,
+) -> list[tuple[str, float, int, RunConfig]]:
     """(task set, λ, seed, config) for every grid point, in a fixed order: task set, then λ, then seed.
-    `shared` holds RunConfig fields common to all runs (p, train_frac, d_model, n_layers, lr, steps, ...)."""
+    `shared` holds RunConfig fields common to all runs (p, train_frac, d_model, n_layers, lr, steps, ...).
+    """
     unknown = [t for t in task_sets if t not in TASK_SETS]
     if unknown:
         raise ConfigError(f"task_sets: unknown task set {unknown[0]!r}; known: {list(TASK_SETS)}")
@@ -56,8 +67,13 @@ def grid_configs(*, task_sets: Sequence[str], weight_decays: Sequence[float], se
         for wd in weight_decays:
             for c in sweep(base, ops=[TASK_SETS[ts]], weight_decay=[float(wd)], seed=list(seeds)):
                 out.append((ts, float(wd), c.seed, c))
-        for c in sweep(base, ops=[TASK_SETS[ts]], weight_decay=[float(control_weight_decay)],
-                       seed=list(control_seeds), steps=[control_steps]):
+        for c in sweep(
+            base,
+            ops=[TASK_SETS[ts]],
+            weight_decay=[float(control_weight_decay)],
+            seed=list(control_seeds),
+            steps=[control_steps],
+        ):
             out.append((ts, float(control_weight_decay), c.seed, c))
     return out
 
@@ -65,17 +81,26 @@ def grid_configs(*, task_sets: Sequence[str], weight_decays: Sequence[float], se
 def grid_runs(**params) -> list[GridRun]:
     """Load (or train, stacked) every run of the grid; same arguments as `grid_configs`."""
     from grokbook.training.cache import load_or_train
+
     points = grid_configs(**{**params, "snapshot_groups": ("attn", "all")})
     runs = load_or_train([c for *_, c in points])
     return [GridRun(ts, wd, seed, r) for (ts, wd, seed, _), r in zip(points, runs)]
 
 
-def select(grid: Sequence[GridRun], task_set: str | None = None, weight_decay: float | None = None,
-           controls: bool | None = None) -> list[GridRun]:
+def select(
+    grid: Sequence[GridRun],
+    task_set: str | None = None,
+    weight_decay: float | None = None,
+    controls: bool | None = None,
+) -> list[GridRun]:
     """The grid runs matching the given coordinates (None = any)."""
-    return [g for g in grid if (task_set is None or g.task_set == task_set)
-            and (weight_decay is None or g.weight_decay == weight_decay)
-            and (controls is None or g.is_control == controls)]
+    return [
+        g
+        for g in grid
+        if (task_set is None or g.task_set == task_set)
+        and (weight_decay is None or g.weight_decay == weight_decay)
+        and (controls is None or g.is_control == controls)
+    ]
 
 
 def _configs(**params) -> list[RunConfig]:
@@ -84,25 +109,71 @@ def _configs(**params) -> list[RunConfig]:
 
 SHARED = Grid(
     name="multitask.shared",
-    paper=dict(task_sets=["dual", "tri"], weight_decays=[0.1, 0.2, 0.3, 0.5, 1.0], seeds=[42, 137, 2024],
-               control_weight_decay=0.0, control_seeds=[42, 137, 2024], control_steps=50_000, p=97,
-               train_frac=0.5, d_model=128, n_layers=2, lr=1e-3, batch_size=512, steps=300_000,
-               eval_every=100, snapshot_every=200, snapshot_cap=200, probe_every=200, probe_samples=9,
-               device="cpu"),
+    paper=dict(
+        task_sets=["dual", "tri"],
+        weight_decays=[0.1, 0.2, 0.3, 0.5, 1.0],
+        seeds=[42, 137, 2024],
+        control_weight_decay=0.0,
+        control_seeds=[42, 137, 2024],
+        control_steps=50_000,
+        p=97,
+        train_frac=0.5,
+        d_model=128,
+        n_layers=2,
+        lr=1e-3,
+        batch_size=512,
+        steps=300_000,
+        eval_every=100,
+        snapshot_every=200,
+        snapshot_cap=200,
+        probe_every=200,
+        probe_samples=9,
+        device="cpu",
+    ),
     # measured quick-grok CPU setting: dual groks at ~1,000-1,150 steps, tri at ~1,800-2,400
-    smoke=dict(p=97, train_frac=0.7, n_layers=1, lr=0.003, steps=3000, eval_every=50, snapshot_every=50,
-               snapshot_cap=0, probe_every=100, probe_samples=3, weight_decays=[1.0], control_seeds=[42],
-               control_steps=1500),
+    smoke=dict(
+        p=97,
+        train_frac=0.7,
+        n_layers=1,
+        lr=0.003,
+        steps=3000,
+        eval_every=50,
+        snapshot_every=50,
+        snapshot_cap=0,
+        probe_every=100,
+        probe_samples=3,
+        weight_decays=[1.0],
+        control_seeds=[42],
+        control_steps=1500,
+    ),
     build=_configs,
-    claims=("multi.curvature-depth", "multi.defect-lead", "multi.dual-partial-recovery",
-            "multi.execution-manifold", "multi.integrability", "multi.magnitude-pruning-failure",
-            "multi.ortho-deletion-cliff", "multi.per-head-cascade", "multi.phase-portrait-loop",
-            "multi.reconstruction-threshold", "multi.spectral-edge-cycle", "multi.staggered-order",
-            "multi.svd-truncation-failure", "multi.uniform-scaling-fragility",
-            "multi.wd-groktime-powerlaw", "multi.wd-phase-structure", "holo.cross-scale-consistency",
-            "holo.energy-accuracy-dissociation", "holo.global-subspace-dim", "holo.joint-svd-failure",
-            "holo.local-full-rank", "holo.per-matrix-svd-failure", "holo.trajectory-pca-recovery",
-            "spec.multitask-inherits-add"))
+    claims=(
+        "multi.curvature-depth",
+        "multi.defect-lead",
+        "multi.dual-partial-recovery",
+        "multi.execution-manifold",
+        "multi.integrability",
+        "multi.magnitude-pruning-failure",
+        "multi.ortho-deletion-cliff",
+        "multi.per-head-cascade",
+        "multi.phase-portrait-loop",
+        "multi.reconstruction-threshold",
+        "multi.spectral-edge-cycle",
+        "multi.staggered-order",
+        "multi.svd-truncation-failure",
+        "multi.uniform-scaling-fragility",
+        "multi.wd-groktime-powerlaw",
+        "multi.wd-phase-structure",
+        "holo.cross-scale-consistency",
+        "holo.energy-accuracy-dissociation",
+        "holo.global-subspace-dim",
+        "holo.joint-svd-failure",
+        "holo.local-full-rank",
+        "holo.per-matrix-svd-failure",
+        "holo.trajectory-pca-recovery",
+        "spec.multitask-inherits-add",
+    ),
+)
 
 
 def shared_runs(namespace) -> list[GridRun]:
