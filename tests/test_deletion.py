@@ -1,5 +1,6 @@
-"""Orthogonal-gradient deletion on hand-made cases: the matched-norm factor of a constructed g and B, f = 0 leaves
-g unchanged, f = 1 leaves BBᵀg, the post-Adam projection keeps every update in span(B) at f = 1."""
+"""Orthogonal-gradient deletion on hand-made cases: the matched-norm factor of a constructed g and
+B, f = 0 leaves g unchanged, f = 1 leaves BBᵀg, the post-Adam projection keeps every update in
+span(B) at f = 1."""
 
 import dataclasses
 import math

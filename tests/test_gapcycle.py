@@ -1,5 +1,5 @@
-"""Hand-computed values for grokbook.gapcycle (singular gaps, commutator norms, head blocks, events, loop area,
-matched random walk)."""
+"""Hand-computed values for grokbook.gapcycle (singular gaps, commutator norms, head blocks, events,
+loop area, matched random walk)."""
 
 import numpy as np
 import pytest

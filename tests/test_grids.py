@@ -1,4 +1,5 @@
-"""The shared run grids of the multitask and spectral notebooks: which configs they build, in which order."""
+"""The shared run grids of the multitask and spectral notebooks: which configs they build, in which
+order."""
 
 import pytest
 

@@ -1,4 +1,5 @@
-"""Hand-computed values for grokbook.holo (scales, random-walk null, per-run reconstruction table, summaries)."""
+"""Hand-computed values for grokbook.holo (scales, random-walk null, per-run reconstruction table,
+summaries)."""
 
 import numpy as np
 
@@ -26,7 +27,8 @@ def test_walk_in_one_dimension_is_rank_one():
 
 
 def test_walk_in_huge_dimension_has_orthogonal_steps():
-    # steps of norm 3 and 4 at right angles: positions x1 = s1, x2 = s1 + s2 -> Gram [[9, 9], [9, 25]]
+    # steps of norm 3 and 4 at right angles: positions x1 = s1, x2 = s1 + s2 -> Gram [[9, 9], [9,
+    # 25]]
     e = random_walk_energy(np.array([3.0, 4.0]), dim=10**12, trials=2, seed=1)
     lam = np.linalg.eigvalsh(np.array([[9.0, 9.0], [9.0, 25.0]]))[::-1]
     np.testing.assert_allclose(e, np.tile(lam / lam.sum(), (2, 1)), atol=1e-5)
@@ -36,7 +38,8 @@ def test_walk_in_huge_dimension_has_orthogonal_steps():
 
 
 def _line_run(cfg: RunConfig) -> Run:
-    """A run whose θ moves on a straight line from θ_0 to θ_T = θ_0 + Δ (every task "grokked" at step 300)."""
+    """A run whose θ moves on a straight line from θ_0 to θ_T = θ_0 + Δ (every task "grokked" at
+    step 300)."""
     t0 = init_theta(cfg, 0).numpy().astype(np.float64)
     delta = 0.1 * np.random.default_rng(0).standard_normal(len(t0))
     steps = np.arange(5) * 100

@@ -1,5 +1,6 @@
-"""Interventions on hand-made cases: kicks move θ by exactly ε along a unit vector orthogonal to B, zero strengths
-leave training bit-identical, the attention-confined rule leaves every other gradient entry alone.
+"""Interventions on hand-made cases: kicks move θ by exactly ε along a unit vector orthogonal to B,
+zero strengths leave training bit-identical, the attention-confined rule leaves every other gradient
+entry alone.
 """
 
 import math

@@ -1,5 +1,5 @@
-"""Hand-computed values for grokbook.mt_geometry (task gradients, ρ rows, random-walk energy, envelope detector,
-lead rows, curvature depth)."""
+"""Hand-computed values for grokbook.mt_geometry (task gradients, ρ rows, random-walk energy,
+envelope detector, lead rows, curvature depth)."""
 
 import math
 from types import SimpleNamespace
@@ -90,7 +90,8 @@ def test_random_walk_energy_orthogonal_limit():
     # P huge: steps orthogonal. Uncentered points (1,0), (1,1): Gram [[1,1],[1,2]] -> PC1 = (3+√5)/6
     e = random_walk_energy(np.array([1.0, 1.0]), 10**12, trials=2, seed=0)
     np.testing.assert_allclose(e[:, 0], (3 + math.sqrt(5)) / 6, atol=1e-5)
-    # centred with the origin row: points (0,0), (1,0), (1,1) -> scatter eigenvalues 1 and 1/3 -> PC1 = 0.75
+    # centred with the origin row: points (0,0), (1,0), (1,1) -> scatter eigenvalues 1 and 1/3 ->
+    # PC1 = 0.75
     e = random_walk_energy(np.array([1.0, 1.0]), 10**12, trials=1, seed=0, centred=True)
     np.testing.assert_allclose(e[0], [0.75, 0.25, 0.0], atol=1e-5)
     few = random_walk_energy(np.ones(5), 3, trials=1, seed=0)  # fewer dimensions than steps
@@ -122,7 +123,8 @@ def test_envelope_onset_hand_case():
     assert centred(D, floor=20) is None  # log10 20 = 1.30 > 1
     assert centred(D, factor=20) is None
     assert centred(np.array([1.0] * 7 + [100.0] * 5), floor=20) == 5
-    # 0 and NaN count as 0.01 (L = -2): E = -2 up to index 2 (baseline -2), E_3 = L_5 = 0 > -2 + 0.70
+    # 0 and NaN count as 0.01 (L = -2): E = -2 up to index 2 (baseline -2), E_3 = L_5 = 0 > -2 +
+    # 0.70
     assert centred(np.array([0.0, np.nan, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0])) == 3
 
 

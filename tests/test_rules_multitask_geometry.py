@@ -1,6 +1,6 @@
-"""The verdict rules of the multitask geometry and timing claims: every tier on synthetic inputs, the
-minimum evidence (fewer than 3 seeds: inconclusive), degenerate inputs (one seed, nothing, NaN), and for
-every tightened rule an input that the earlier rule passed and the current one does not."""
+"""The verdict rules of the multitask geometry and timing claims: every tier on synthetic inputs,
+the minimum evidence (fewer than 3 seeds: inconclusive), degenerate inputs (one seed, nothing, NaN),
+and for every tightened rule an input that the earlier rule passed and the current one does not."""
 
 import math
 
@@ -58,7 +58,8 @@ def test_curvature_depth_tiers():
 
 
 def test_curvature_depth_tightened():
-    # the earlier rule (pooled, unmatched, no budget or convergence gate) said reproduced for each of these
+    # the earlier rule (pooled, unmatched, no budget or convergence gate) said reproduced for each
+    # of these
     shallow_top = grid(ctrl_depth=-18.0, top_depth=-0.7)  # λ = 0 far deeper than λ = 1
     assert cd(shallow_top).verdict == "partial"
     short_budget = grid(final=1_500, slowest=2_150)  # controls stop before tri groks
@@ -103,7 +104,8 @@ def test_defect_lead_tiers():
 
 
 def test_defect_lead_tightened():
-    # each of these the earlier rule (unified rule only, NaN alarm passes, ≤ limit) called reproduced
+    # each of these the earlier rule (unified rule only, NaN alarm passes, ≤ limit) called
+    # reproduced
     assert dl(LEADS, {}).verdict == "inconclusive"  # no controls
     assert dl(LEADS, {"dual s1": False, "tri s1": True}).verdict == "partial"  # half fire
     code = {f"dual s{s} add": v for s, v in zip(SEEDS, [300, -100, 200])}  # code rules 2/3

@@ -1,5 +1,5 @@
-"""Hand-computed values for grokbook.spectral (update window, spectral edge, perturbation field, Fourier
-concentration, discrete log, white-noise null)."""
+"""Hand-computed values for grokbook.spectral (update window, spectral edge, perturbation field,
+Fourier concentration, discrete log, white-noise null)."""
 
 import numpy as np
 import pytest
@@ -115,7 +115,8 @@ def test_pure_fourier_mode_has_concentration_one():
 
 
 def test_empty_bin_zero_versus_impute_and_eta2_by_hand():
-    # T = 4, class 0 empty, classes 1..3 have mean 1: zero-fill m = [0, 1, 1, 1] -> X1 = −1, X2 = −1 -> P̂ = ½, ½
+    # T = 4, class 0 empty, classes 1..3 have mean 1: zero-fill m = [0, 1, 1, 1] -> X1 = −1, X2 = −1
+    # -> P̂ = ½, ½
     s = concentration(np.ones(3), np.array([1, 2, 3]), 4, empty="zero")
     np.testing.assert_allclose(s.power[0], [0.5, 0.5])
     s = concentration(np.array([1.0, 1.0, 1.0, 2.0]), np.array([1, 2, 3, 3]), 4, empty="impute")
@@ -177,7 +178,8 @@ def test_perturbation_field_is_quadratic_in_eps():
 
 
 def test_generator_change_relabels_dlog_frequencies():
-    # p = 17, g0 = 3, g = 10 = 3^3 (u = 3, u⁻¹ = 11): dlog_g0 = 3·dlog_g, so ω = 1 in base 3 is ω = 3 in base 10
+    # p = 17, g0 = 3, g = 10 = 3^3 (u = 3, u⁻¹ = 11): dlog_g0 = 3·dlog_g, so ω = 1 in base 3 is ω =
+    # 3 in base 10
     p = 17
     pairs = domain_pairs(p, ("mul",)).numpy()
     f = 2 + np.cos(2 * np.pi * 1 * groupings(p, pairs)["dlog"].g / (p - 1))
@@ -210,7 +212,8 @@ def test_edge_track_windows():
 
 
 def _fake_run(ops=("mul",), S=8, seed=0):
-    """A Run of the TINY model whose θ drifts randomly (snapshots of attn and all θ every 100 steps)."""
+    """A Run of the TINY model whose θ drifts randomly (snapshots of attn and all θ every 100
+    steps)."""
     from grokbook.measures.spectral import attn_of
     from grokbook.training.train import Run
 

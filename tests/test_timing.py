@@ -1,5 +1,5 @@
-"""Hand-computed values for grokbook.timing (order statistics, continuous grok time, head cosines, model
-comparison, shape tests)."""
+"""Hand-computed values for grokbook.timing (order statistics, continuous grok time, head cosines,
+model comparison, shape tests)."""
 
 import math
 

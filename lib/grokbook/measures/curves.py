@@ -124,9 +124,9 @@ def training_phase(
     train_acc, test_acc, fit: float = 0.95, chance: float = 0.3, grok: float = 0.95
 ) -> np.ndarray:
     """Phase label of every evaluation: post-grok once test accuracy >= grok (whatever the train
-    accuracy), else early while train accuracy < fit, else memorisation while test accuracy < chance,
-    else pre-grok. train_acc, test_acc [E] -> [E] of str. Ref: Xu 2026a, the phase labels of its
-    execution-vs-random analysis; Methods: grok rules."""
+    accuracy), else early while train accuracy < fit, else memorisation while test accuracy <
+    chance, else pre-grok. train_acc, test_acc [E] -> [E] of str. Ref: Xu 2026a, the phase labels of
+    its execution-vs-random analysis; Methods: grok rules."""
     tr, te = np.asarray(train_acc), np.asarray(test_acc)
     fitted = np.where(te < chance, PHASES[1], PHASES[2])
     return np.where(te >= grok, PHASES[3], np.where(tr < fit, PHASES[0], fitted))

@@ -1,13 +1,15 @@
 """Spectral edge of the attention-update window and the Fourier structure of perturbation fields.
 
-Pipeline (spectral.md Method): stack the last W attention-weight updates ending at a chosen snapshot (M1 1–4),
-take their SVD via the W × W Gram matrix (M1 5–7: the edge v1, v2, … and the gap measures k*, R, E₃, ρ₃),
-push θ along a direction and record how far the position-0 residual stream moves for every input pair (M2:
-the perturbation field f(a, b) = ‖Δh(a, b)‖²), then group f by a harmonic label g(a, b) of period T and read
-off how much of the group means' spectrum sits in one frequency (M3: concentration F, η²). Nulls: white-noise
-group means (simulated) and random unit directions in θ_attn pushed through the same M2–M3 pipeline.
+Pipeline (spectral.md Method): stack the last W attention-weight updates ending at a chosen snapshot
+(M1 1–4), take their SVD via the W × W Gram matrix (M1 5–7: the edge v1, v2, … and the gap measures
+k*, R, E₃, ρ₃), push θ along a direction and record how far the position-0 residual stream moves for
+every input pair (M2: the perturbation field f(a, b) = ‖Δh(a, b)‖²), then group f by a harmonic
+label g(a, b) of period T and read off how much of the group means' spectrum sits in one frequency
+(M3: concentration F, η²). Nulls: white-noise group means (simulated) and random unit directions in
+θ_attn pushed through the same M2–M3 pipeline.
 
-All functions are pure (arrays in, arrays or small dataclasses out); float64 inside except the forward passes.
+All functions are pure (arrays in, arrays or small dataclasses out); float64 inside except the
+forward passes.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from grokbook.training.model import attention_matrices, group_slices, param_layo
 from grokbook.errors import ConfigError
 from grokbook.training.tasks import is_prime
 
-# ── M1: update window and spectral edge ──────────────────────────────────────────────────────────────────
+# ── M1: update window and spectral edge
+# ──────────────────────────────────────────────────────────────────
 
 
 def update_window(
@@ -35,10 +38,10 @@ def update_window(
     centred: bool = True,
     min_rows: int = 3,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The last W updates u_i = θ_attn(s_i) − θ_attn(s_{i−1}) ending at the snapshot nearest `end_step`
-    (fewer if the run is shorter, at least `min_rows`), optionally centred (window mean removed).
-    snapshot_steps [S], attn [S, n] -> (X [w, n] float64, steps [w] = s_i of every update).
-    Ref: spectral.md M1 steps 1–4."""
+    """The last W updates u_i = θ_attn(s_i) − θ_attn(s_{i−1}) ending at the snapshot nearest
+    `end_step` (fewer if the run is shorter, at least `min_rows`), optionally centred (window mean
+    removed). snapshot_steps [S], attn [S, n] -> (X [w, n] float64, steps [w] = s_i of every
+    update). Ref: spectral.md M1 steps 1–4."""
     steps = np.asarray(snapshot_steps)
     j = int(np.argmin(np.abs(steps - end_step)))  # nearest snapshot; ties -> the earlier one
     lo = max(1, j - W + 1)
@@ -55,8 +58,8 @@ def update_window(
 
 @dataclass(frozen=True)
 class Edge:
-    """SVD of an update window and its gap statistics (σ decreasing; V rows are unit right singular vectors
-    v1, v2, … with a fixed sign: largest-magnitude coordinate positive)."""
+    """SVD of an update window and its gap statistics (σ decreasing; V rows are unit right singular
+    vectors v1, v2, … with a fixed sign: largest-magnitude coordinate positive)."""
 
     sigma: np.ndarray  # [m] all singular values of X (m = number of rows), zeros included
     V: np.ndarray  # [n_dirs, n] unit rows v1..v_{n_dirs} (fewer if X has lower rank)
@@ -71,8 +74,8 @@ class Edge:
 
 def edge(X: np.ndarray, n_dirs: int = 8, max_j: int = 10, rtol: float = 1e-6) -> Edge:
     """Spectral edge of an update window X [w, n] via its w × w Gram matrix (n may be 10⁵+).
-    Singular values below rtol·σ1 count as zero (centring removes one); the gap scores use j = 1…min(max_j, r−1)
-    with r the number of non-zero σ. Ref: spectral.md M1 steps 5–7."""
+    Singular values below rtol·σ1 count as zero (centring removes one); the gap scores use j =
+    1…min(max_j, r−1) with r the number of non-zero σ. Ref: spectral.md M1 steps 5–7."""
     X = np.asarray(X, dtype=np.float64)
     eig, U = np.linalg.eigh(X @ X.T)
     order = np.argsort(eig)[::-1]
@@ -110,7 +113,8 @@ def edge(X: np.ndarray, n_dirs: int = 8, max_j: int = 10, rtol: float = 1e-6) ->
     )
 
 
-# ── M2: perturbation field ───────────────────────────────────────────────────────────────────────────────
+# ── M2: perturbation field
+# ───────────────────────────────────────────────────────────────────────────────
 
 
 def attn_offsets(cfg: RunConfig) -> list[tuple[int, int, int]]:
@@ -134,10 +138,10 @@ def perturbation_field(
     rel_eps: float = 0.005,
     chunk: int = 16,
 ) -> np.ndarray:
-    """Δh_k(a, b) = h(a, b; θ + ε v̂_k) − h(a, b; θ) with h the position-0 residual stream before the final
-    LayerNorm and v̂_k the unit direction placed in the attention coordinates of θ; ε = rel_eps·‖θ_attn‖.
-    θ [P], direction_attn [n_attn] or [k, n_attn], pairs [N, 2] int -> Δh [k, N, d_model] float64.
-    The field of M2 is (Δh**2).sum(-1). Ref: spectral.md M2."""
+    """Δh_k(a, b) = h(a, b; θ + ε v̂_k) − h(a, b; θ) with h the position-0 residual stream before
+    the final LayerNorm and v̂_k the unit direction placed in the attention coordinates of θ; ε =
+    rel_eps·‖θ_attn‖. θ [P], direction_attn [n_attn] or [k, n_attn], pairs [N, 2] int -> Δh [k, N,
+    d_model] float64. The field of M2 is (Δh**2).sum(-1). Ref: spectral.md M2."""
     dev = torch.device(cfg.device)
     th = torch.as_tensor(np.asarray(theta, dtype=np.float32)).to(dev)
     D = np.atleast_2d(np.asarray(direction_attn, dtype=np.float64))
@@ -163,15 +167,16 @@ def field(dh: np.ndarray) -> np.ndarray:
 
 
 def random_directions(n: int, count: int, seed: int) -> np.ndarray:
-    """`count` unit vectors, uniform on the sphere of R^n (normalised standard Gaussians). -> [count, n] float32."""
+    """`count` unit vectors, uniform on the sphere of R^n (normalised standard Gaussians). ->
+    [count, n] float32."""
     rng = np.random.default_rng(seed)
     D = rng.standard_normal((count, n))
     return (D / np.linalg.norm(D, axis=1, keepdims=True)).astype(np.float32)
 
 
 def span_directions(X: np.ndarray, count: int, seed: int) -> np.ndarray:
-    """Random unit combinations of the rows of an update window X [w, n] (the "any update direction" null).
-    -> [count, n]."""
+    """Random unit combinations of the rows of an update window X [w, n] (the "any update direction"
+    null). -> [count, n]."""
     c = np.random.default_rng(seed).standard_normal((count, len(X))) @ np.asarray(
         X, dtype=np.float64
     )
@@ -187,9 +192,9 @@ def random_direction_fields(
     rel_eps: float = 0.005,
     chunk: int = 16,
 ) -> np.ndarray:
-    """Fields f = ‖Δh‖² of `count` random unit directions in θ_attn (same ε, checkpoint and inputs as the edge),
-    drawn and pushed through in chunks so that at most `chunk` directions are in memory.
-    -> [count, N]. Ref: spectral.md Claims, random-direction null."""
+    """Fields f = ‖Δh‖² of `count` random unit directions in θ_attn (same ε, checkpoint and inputs
+    as the edge), drawn and pushed through in chunks so that at most `chunk` directions are in
+    memory. -> [count, N]. Ref: spectral.md Claims, random-direction null."""
     n = sum(n for *_, n in attn_offsets(cfg))
     rng = np.random.default_rng(seed)
     out = []
@@ -199,7 +204,8 @@ def random_direction_fields(
     return np.concatenate(out) if out else np.zeros((0, len(pairs)))
 
 
-# ── M3: groupings and Fourier concentration ──────────────────────────────────────────────────────────────
+# ── M3: groupings and Fourier concentration
+# ──────────────────────────────────────────────────────────────
 
 
 def _prime_factors(n: int) -> list[int]:
@@ -227,8 +233,8 @@ def primitive_root(p: int) -> int:
 
 
 def dlog_table(p: int, g: Optional[int] = None) -> np.ndarray:
-    """Discrete logarithm base g (default the smallest primitive root): dlog[g^k mod p] = k, k = 0…p−2;
-    dlog[0] = −1 (undefined). -> [p] int64."""
+    """Discrete logarithm base g (default the smallest primitive root): dlog[g^k mod p] = k, k =
+    0…p−2; dlog[0] = −1 (undefined). -> [p] int64."""
     g = primitive_root(p) if g is None else int(g)
     table = np.full(p, -1, dtype=np.int64)
     x = 1
@@ -241,7 +247,8 @@ def dlog_table(p: int, g: Optional[int] = None) -> np.ndarray:
 
 
 class Grouping(NamedTuple):
-    """Label g(a, b) in 0…T−1 of every pair (−1 = pair dropped from this grouping) and the period T."""
+    """Label g(a, b) in 0…T−1 of every pair (−1 = pair dropped from this grouping) and the period
+    T."""
 
     g: np.ndarray
     T: int
@@ -252,9 +259,10 @@ class Grouping(NamedTuple):
 
 
 def groupings(p: int, pairs, g: Optional[int] = None) -> dict[str, Grouping]:
-    """The harmonic bases of spectral.md M3 step 4 for pairs [N, 2]: add (a+b), sub (a−b), raw_mul (a·b),
-    x2_y2 (a²+b²), all mod p with T = p; dlog ((dlog a + dlog b) mod p−1, T = p−1, pairs with a zero
-    dropped) and dlog_of_sum (dlog((a+b) mod p), T = p−1, sums ≡ 0 dropped). Dropped pairs get label −1.
+    """The harmonic bases of spectral.md M3 step 4 for pairs [N, 2]: add (a+b), sub (a−b), raw_mul
+    (a·b), x2_y2 (a²+b²), all mod p with T = p; dlog ((dlog a + dlog b) mod p−1, T = p−1, pairs with
+    a zero dropped) and dlog_of_sum (dlog((a+b) mod p), T = p−1, sums ≡ 0 dropped). Dropped pairs
+    get label −1.
     """
     ab = np.asarray(pairs, dtype=np.int64)
     a, b = ab[:, 0], ab[:, 1]
@@ -287,8 +295,8 @@ class Spectrum:
 
 
 def group_means(values: np.ndarray, groups: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
-    """Class means of every row of values [k, N] over labels groups [N] (−1 ignored). -> (means [k, T] with NaN
-    for empty classes, counts [T])."""
+    """Class means of every row of values [k, N] over labels groups [N] (−1 ignored). -> (means [k,
+    T] with NaN for empty classes, counts [T])."""
     v = np.atleast_2d(np.asarray(values, dtype=np.float64))
     g = np.asarray(groups)
     keep = g >= 0
@@ -303,7 +311,8 @@ def group_means(values: np.ndarray, groups: np.ndarray, T: int) -> tuple[np.ndar
 def spectrum_of_means(
     m: np.ndarray, exclude: Sequence[int] = ()
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """P̂, F, peak ω and top-3 ω of group means m [k, T] (no NaN). P(ω) = C_ω² + S_ω², ω = 1…T//2."""
+    """P̂, F, peak ω and top-3 ω of group means m [k, T] (no NaN). P(ω) = C_ω² + S_ω², ω =
+    1…T//2."""
     m = np.atleast_2d(m)
     T = m.shape[1]
     P = np.abs(np.fft.rfft(m, axis=1)[:, 1 : T // 2 + 1]) ** 2 / T**2  # = C² + S² of M3 step 2
@@ -319,11 +328,11 @@ def spectrum_of_means(
 def concentration(
     values: np.ndarray, groups: np.ndarray, T: int, empty: str = "zero", exclude: Sequence[int] = ()
 ) -> Spectrum:
-    """Fourier concentration of field(s) values [N] or [k, N] under labels groups [N] (−1 = dropped) of period
-    T: class means m[q] (empty classes 0 as in the code, or "impute"d by the mean of the other classes),
-    normalised power over ω = 1…T//2 without the ω in `exclude` (e.g. the dlog Nyquist term 48), F = max,
-    peak, top-3, and η² = Σ_q n_q (m_q − f̄)² / Σ_i (f_i − f̄)² over the kept pairs.
-    Ref: spectral.md M3 steps 1–3, A6, A17, A18."""
+    """Fourier concentration of field(s) values [N] or [k, N] under labels groups [N] (−1 = dropped)
+    of period T: class means m[q] (empty classes 0 as in the code, or "impute"d by the mean of the
+    other classes), normalised power over ω = 1…T//2 without the ω in `exclude` (e.g. the dlog
+    Nyquist term 48), F = max, peak, top-3, and η² = Σ_q n_q (m_q − f̄)² / Σ_i (f_i − f̄)² over the
+    kept pairs. Ref: spectral.md M3 steps 1–3, A6, A17, A18."""
     if empty not in ("zero", "impute"):
         raise ConfigError(f"empty={empty!r} is not known; use 'zero' or 'impute'")
     v = np.atleast_2d(np.asarray(values, dtype=np.float64))
@@ -340,8 +349,9 @@ def concentration(
 
 
 def white_noise_F(T: int, draws: int, seed: int, exclude: Sequence[int] = ()) -> np.ndarray:
-    """Concentration F of i.i.d. Gaussian group means of period T (the chance level of M3; spectral.md table:
-    T = 97 mean 0.093, 95th pct 0.136; the mean ≈ H_m/m with m = T//2 frequencies). -> [draws]."""
+    """Concentration F of i.i.d. Gaussian group means of period T (the chance level of M3;
+    spectral.md table: T = 97 mean 0.093, 95th pct 0.136; the mean ≈ H_m/m with m = T//2
+    frequencies). -> [draws]."""
     rng = np.random.default_rng(seed)
     out = np.empty(draws)
     for s in range(0, draws, 20_000):
@@ -351,26 +361,29 @@ def white_noise_F(T: int, draws: int, seed: int, exclude: Sequence[int] = ()) ->
 
 
 def harmonic_mean_F(m: int) -> float:
-    """H_m / m, the analytic white-noise mean of F for m i.i.d. exponential powers (E max / E sum)."""
+    """H_m / m, the analytic white-noise mean of F for m i.i.d. exponential powers (E max / E
+    sum)."""
     return float(sum(1 / i for i in range(1, m + 1)) / m)
 
 
-# ── the per-model analysis every spec.* Fourier notebook calls ───────────────────────────────────────────
+# ── the per-model analysis every spec.* Fourier notebook calls
+# ───────────────────────────────────────────
 
 BASES = ("add", "sub", "raw_mul", "x2_y2", "dlog", "dlog_of_sum")
 COMBOS = ((0, 1), (0, 2), (1, 2), (0, 1, 2))  # basis test: normalised sums of v1–v3 (M3 6(i))
 
 
 def direction_labels(n_dirs: int) -> list[str]:
-    """Labels of the edge directions and of the basis-test sums, in the order of ModelAnalysis fields."""
+    """Labels of the edge directions and of the basis-test sums, in the order of ModelAnalysis
+    fields."""
     return [f"v{i + 1}" for i in range(n_dirs)] + [
         "+".join(f"v{i + 1}" for i in c) for c in COMBOS if max(c) < n_dirs
     ]
 
 
 def _variants(T: int) -> dict[str, dict]:
-    """Spectrum variants of a basis: the code's zero-filled empty classes, imputed classes (A6) and, for an
-    even period, without the Nyquist term ω = T/2 (A17)."""
+    """Spectrum variants of a basis: the code's zero-filled empty classes, imputed classes (A6) and,
+    for an even period, without the Nyquist term ω = T/2 (A17)."""
     v = {"zero": {"empty": "zero"}, "impute": {"empty": "impute"}}
     if T % 2 == 0:
         v["no_nyquist"] = {"empty": "zero", "exclude": (T // 2,)}
@@ -415,12 +428,13 @@ def analyse_model(
     wn_draws: int = 20_000,
     g: Optional[int] = None,
 ) -> ModelAnalysis:
-    """The whole per-model pipeline: window of W updates ending at the snapshot nearest `end_step` (default the
-    paper's stop step, measures.stop_step), its edge (n_dirs directions), θ at that snapshot (needs the "all"
-    snapshot group), the fields f = ‖Δh‖² of v1..v_n, of the basis-test sums and of n_null random and n_span
-    update-span directions on the run's test pairs and/or the op's full input grid, and the Spectrum of every
-    field in every basis and variant, plus white-noise F draws for every period.
-    Ref: spectral.md M1–M3 and the random-direction null of the Claims section."""
+    """The whole per-model pipeline: window of W updates ending at the snapshot nearest `end_step`
+    (default the paper's stop step, measures.stop_step), its edge (n_dirs directions), θ at that
+    snapshot (needs the "all" snapshot group), the fields f = ‖Δh‖² of v1..v_n, of the basis-test
+    sums and of n_null random and n_span update-span directions on the run's test pairs and/or the
+    op's full input grid, and the Spectrum of every field in every basis and variant, plus
+    white-noise F draws for every period. Ref: spectral.md M1–M3 and the random-direction null of
+    the Claims section."""
     from grokbook.measures.trajectory import stop_step
     from grokbook.training.tasks import domain_pairs
     from grokbook.training.train import run_split
@@ -488,9 +502,9 @@ def analyse_model(
 def triple_means(
     F: np.ndarray, draws: int, seed: int, *others: np.ndarray
 ) -> tuple[np.ndarray, ...]:
-    """Top-3 means of random triples of null directions: mean F over 3 distinct rows, `draws` times, for F and
-    for the same triples of every array in `others` (e.g. the dlog and raw F of the same directions, whose
-    ratio is the null of the "dlog/raw improvement"). F [n] -> ([draws], ...)."""
+    """Top-3 means of random triples of null directions: mean F over 3 distinct rows, `draws` times,
+    for F and for the same triples of every array in `others` (e.g. the dlog and raw F of the same
+    directions, whose ratio is the null of the "dlog/raw improvement"). F [n] -> ([draws], ...)."""
     idx = (
         np.random.default_rng(seed).random((draws, len(F))).argsort(1)[:, :3]
     )  # 3 distinct rows per draw
@@ -500,10 +514,11 @@ def triple_means(
 def summary_rows(
     an: ModelAnalysis, top: int = 3, bulk: tuple[int, int] = (4, 8), triples: int = 2000
 ) -> list[dict]:
-    """One row per (inputs, basis, variant): F and peak of v1..v_top, mean F of the top block and of the bulk
-    (v_bulk[0]..v_bulk[1]), the same with the edge = v1..v_{k*} (A4), shared peak of v1..v_top, mean η² of the
-    top block, the random-direction null (mean, 95th, 99th pct of single F and of random-triple means, mean η²),
-    the update-span null mean and the white-noise mean / 95th / 99th pct for the basis's period."""
+    """One row per (inputs, basis, variant): F and peak of v1..v_top, mean F of the top block and of
+    the bulk (v_bulk[0]..v_bulk[1]), the same with the edge = v1..v_{k*} (A4), shared peak of
+    v1..v_top, mean η² of the top block, the random-direction null (mean, 95th, 99th pct of single F
+    and of random-triple means, mean η²), the update-span null mean and the white-noise mean / 95th
+    / 99th pct for the basis's period."""
     rows = []
     nd = len(an.edge.V)
     ks = max(1, min(an.edge.k_star, nd))
@@ -549,7 +564,8 @@ def summary_rows(
 
 
 def direction_rows(an: ModelAnalysis, keys: Sequence[tuple[str, str, str]]) -> list[dict]:
-    """One row per (inputs, basis, variant) in keys and edge field (v1.., basis-test sums): F, peak, top-3 ω, η²."""
+    """One row per (inputs, basis, variant) in keys and edge field (v1.., basis-test sums): F, peak,
+    top-3 ω, η²."""
     rows = []
     for key in keys:
         s = an.spectra[key][0]
@@ -573,9 +589,9 @@ def direction_rows(an: ModelAnalysis, keys: Sequence[tuple[str, str, str]]) -> l
 def field_grid(
     an: ModelAnalysis, inputs: str, index: int, order: str = "natural", g: Optional[int] = None
 ) -> np.ndarray:
-    """A field on the p × p input grid (NaN where no input was evaluated), rows a, columns b, in the natural
-    order 0…p−1 or (order="dlog") with the nonzero residues sorted by their discrete log (g^0, g^1, …).
-    -> [p, p] (natural) or [p−1, p−1] (dlog)."""
+    """A field on the p × p input grid (NaN where no input was evaluated), rows a, columns b, in the
+    natural order 0…p−1 or (order="dlog") with the nonzero residues sorted by their discrete log
+    (g^0, g^1, …). -> [p, p] (natural) or [p−1, p−1] (dlog)."""
     p, x = an.p, an.inputs[inputs]
     M = np.full((p, p), np.nan)
     M[x[:, 0], x[:, 1]] = an.fields[inputs][index]
@@ -587,7 +603,8 @@ def field_grid(
     return M[np.ix_(perm, perm)]
 
 
-# ── edge statistics over training (spec.edge-separates-regimes) ──────────────────────────────────────────
+# ── edge statistics over training (spec.edge-separates-regimes)
+# ──────────────────────────────────────────
 
 
 def edge_track(
@@ -598,9 +615,9 @@ def edge_track(
     centred: bool = True,
     min_rows: int = 3,
 ) -> list[dict]:
-    """Edge statistics of the window ending at every snapshot (or at the snapshots nearest `ends`) that has at
-    least min_rows updates: step, rows, weighted k* and R, unweighted k* and R, E₃, ρ₃, g₂₃, σ2/σ1.
-    Ref: spectral.md M1, spec.edge-separates-regimes."""
+    """Edge statistics of the window ending at every snapshot (or at the snapshots nearest `ends`)
+    that has at least min_rows updates: step, rows, weighted k* and R, unweighted k* and R, E₃, ρ₃,
+    g₂₃, σ2/σ1. Ref: spectral.md M1, spec.edge-separates-regimes."""
     steps = np.asarray(snapshot_steps)
     ends = steps[min_rows:] if ends is None else ends
     rows = []
@@ -627,12 +644,13 @@ def edge_track(
     return rows
 
 
-# ── figure data (numbers only; plotting.spectrum_panels / field_maps draw them) ──────────────────────────
+# ── figure data (numbers only; plotting.spectrum_panels / field_maps draw them)
+# ──────────────────────────
 
 
 def spectrum_panel(an: ModelAnalysis, key: tuple[str, str, str], k: int = 3) -> dict:
-    """Data of one spectrum_panels panel: P̂ of v1..v_k, the random-direction 95th/99th-percentile band per ω
-    and the white-noise mean F of the basis's period."""
+    """Data of one spectrum_panels panel: P̂ of v1..v_k, the random-direction 95th/99th-percentile
+    band per ω and the white-noise mean F of the basis's period."""
     es, ns, _ = an.spectra[key]
     T = an.p if key[1] in ("add", "sub", "raw_mul", "x2_y2") else an.p - 1
     wn = an.white_noise[(T, "no_nyquist" if key[2] == "no_nyquist" else "zero")]
@@ -650,7 +668,8 @@ def field_map_panels(
     orders: Sequence[str] = ("natural",),
     g: Optional[int] = None,
 ) -> dict[str, np.ndarray]:
-    """Fields of v1..v_k on the p × p grid in each ordering, {"v1 (natural)": [p, p], ...}, for field_maps."""
+    """Fields of v1..v_k on the p × p grid in each ordering, {"v1 (natural)": [p, p], ...}, for
+    field_maps."""
     return {
         f"{an.labels[i]} ({o}, seed {an.seed})": field_grid(an, inputs, i, o, g)
         for o in orders
@@ -658,7 +677,8 @@ def field_map_panels(
     }
 
 
-# ── multiplication helpers (spec.mul-dlog-mode) ──────────────────────────────────────────────────────────
+# ── multiplication helpers (spec.mul-dlog-mode)
+# ──────────────────────────────────────────────────────────
 
 
 def improvement(
@@ -670,9 +690,10 @@ def improvement(
     seed: int = 0,
     top: int = 3,
 ) -> dict:
-    """The "dlog/raw improvement" mean F_dlog(v1..v_top) / mean F_raw(v1..v_top) with the raw basis's empty class
-    filled with 0 (as coded) and imputed (A6), the per-direction ratios (as coded), and its null: the same
-    ratios for random triples of the model's random directions (mean, 95th pct). Ref: spectral.md M3 step 5.
+    """The "dlog/raw improvement" mean F_dlog(v1..v_top) / mean F_raw(v1..v_top) with the raw
+    basis's empty class filled with 0 (as coded) and imputed (A6), the per-direction ratios (as
+    coded), and its null: the same ratios for random triples of the model's random directions (mean,
+    95th pct). Ref: spectral.md M3 step 5.
     """
     d, n_d = an.spectra[(inputs, log, "zero")][:2]
     z, n_z = an.spectra[(inputs, raw, "zero")][:2]
@@ -693,9 +714,9 @@ def improvement(
 
 
 def generator_check(an: ModelAnalysis, inputs: str, g: int, top: int = 3) -> dict:
-    """F and peaks of v1..v_top in the dlog basis of generator g against the default generator g0: with g = g0^u,
-    dlog_g0 = u·dlog_g, so every frequency ω becomes ω·u mod (p−1) (folded to 1…(p−1)/2) and F is unchanged.
-    (spectral.md writes ω·u⁻¹; the two agree only when u² ≡ ±1.)"""
+    """F and peaks of v1..v_top in the dlog basis of generator g against the default generator g0:
+    with g = g0^u, dlog_g0 = u·dlog_g, so every frequency ω becomes ω·u mod (p−1) (folded to
+    1…(p−1)/2) and F is unchanged. (spectral.md writes ω·u⁻¹; the two agree only when u² ≡ ±1.)"""
     T = an.p - 1
     G = groupings(an.p, an.inputs[inputs], g)["dlog"]
     s = concentration(an.fields[inputs][:top], G.g, G.T)
@@ -713,7 +734,8 @@ def generator_check(an: ModelAnalysis, inputs: str, g: int, top: int = 3) -> dic
     }
 
 
-# ── grokking versus matched no-decay controls (spec.edge-separates-regimes) ──────────────────────────────
+# ── grokking versus matched no-decay controls (spec.edge-separates-regimes)
+# ──────────────────────────────
 
 
 def regime_rows(
@@ -723,11 +745,12 @@ def regime_rows(
     centring: Sequence[bool] = (True, False),
     control_wd: float = 0.0,
 ) -> list[dict]:
-    """Edge statistics (edge_track columns) of the window ending at the grok step of every grokking run (first
-    evaluation with test accuracy >= threshold; runs that never reach it are skipped) and of the window ending
-    at the same step in its matched control (same op and seed, λ = control_wd), for every W and centring.
-    grid: GridRun list (spectral_runs.grid_runs). One row per (op, seed, regime, W, centred); `short` flags a
-    window with fewer than W updates. Ref: spectral.md spec.edge-separates-regimes, Protocol."""
+    """Edge statistics (edge_track columns) of the window ending at the grok step of every grokking
+    run (first evaluation with test accuracy >= threshold; runs that never reach it are skipped) and
+    of the window ending at the same step in its matched control (same op and seed, λ = control_wd),
+    for every W and centring. grid: GridRun list (spectral_runs.grid_runs). One row per (op, seed,
+    regime, W, centred); `short` flags a window with fewer than W updates. Ref: spectral.md
+    spec.edge-separates-regimes, Protocol."""
     from grokbook.training.train import first_sustained
 
     ctrl = {(g.task_set, g.seed): g.run for g in grid if g.weight_decay == control_wd}
@@ -783,9 +806,9 @@ def separation(grok: Sequence[float], control: Sequence[float]) -> Separation:
 def linearity_rows(
     an: ModelAnalysis, rel_eps: Sequence[float], basis: str, inputs: str = "test", top: int = 3
 ) -> list[dict]:
-    """Linearity and sign check of M2: fields of ±v1..±v_top at every ε in rel_eps, with F and peak in `basis`
-    and the mean of f/ε² relative to the smallest ε (1 where the field is quadratic in ε). One row per (ε, sign,
-    direction). Ref: spectral.md spec.add-single-mode, paper scale."""
+    """Linearity and sign check of M2: fields of ±v1..±v_top at every ε in rel_eps, with F and peak
+    in `basis` and the mean of f/ε² relative to the smallest ε (1 where the field is quadratic in
+    ε). One row per (ε, sign, direction). Ref: spectral.md spec.add-single-mode, paper scale."""
     G = groupings(an.p, an.inputs[inputs])[basis]
     rows, ref = [], None
     for e in sorted(rel_eps):

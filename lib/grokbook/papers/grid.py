@@ -1,9 +1,9 @@
 """A shared run grid: one definition of the runs that several claims read, per profile.
 
-A grid names the notebook parameters that decide its runs, with the paper's values and the smoke profile's
-overrides. Every notebook that reads the grid declares those parameters with the paper's values as
-defaults; `grokbook run` applies the grid's smoke overrides before the claim's own smoke file, so the
-claims of a grid always ask for identical runs (a test checks it).
+A grid names the notebook parameters that decide its runs, with the paper's values and the smoke
+profile's overrides. Every notebook that reads the grid declares those parameters with the paper's
+values as defaults; `grokbook run` applies the grid's smoke overrides before the claim's own smoke
+file, so the claims of a grid always ask for identical runs (a test checks it).
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ class Grid:
         return {**self.paper, **(self.smoke if profile == "smoke" else {})}
 
     def pick(self, namespace: Mapping) -> dict:
-        """The grid's parameters as a notebook holds them (its namespace after papermill's injection)."""
+        """The grid's parameters as a notebook holds them (its namespace after papermill's
+        injection)."""
         missing = [k for k in self.paper if k not in namespace]
         if missing:
             raise KeyError(f"grid {self.name}: the notebook lacks the grid parameters {missing}")
@@ -53,7 +54,8 @@ PAPERS = ("power", "curvature", "multitask", "holographic", "spectral")
 
 
 def all_grids() -> dict[str, Grid]:
-    """Every shared grid of the book, by name (the `GRIDS` tuples of the paper packages' modules)."""
+    """Every shared grid of the book, by name (the `GRIDS` tuples of the paper packages'
+    modules)."""
     import importlib
     import pkgutil
 

@@ -1,8 +1,9 @@
 """What a verdict rule returns: the verdict, the rule in words and the evidence that entered.
 
-Every claim's rule is a function in its paper's package (`papers/<paper>/rules.py`) that takes measured
-numbers and the rule's thresholds (notebook parameters) and returns a `Verdict`. The claim page prints
-`rule` and the ledger stores the same object, so the words and the decision cannot drift apart.
+Every claim's rule is a function in its paper's package (`papers/<paper>/rules.py`) that takes
+measured numbers and the rule's thresholds (notebook parameters) and returns a `Verdict`. The claim
+page prints `rule` and the ledger stores the same object, so the words and the decision cannot drift
+apart.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ MEANING = {
     "reproduced": "our measurement meets the paper's claim under the rule fixed in advance",
     "partial": "part of the claim holds (a weaker tier of the rule), or it holds in some runs only",
     "not reproduced": "enough evidence, and the measurement contradicts the claim",
-    "not supported": "the paper's number appears, but a null or control gives the same, so it does not "
-    "support the claim's reading",
-    "inconclusive": "too little evidence to decide (too few runs, seeds or pairs, or a gate failed)",
+    "not supported": "the paper's number appears, but a null or control gives the same, so it does "
+    "not support the claim's reading",
+    "inconclusive": "too little evidence to decide (too few runs, seeds or pairs, or a gate "
+    "failed)",
 }
 
 
@@ -45,7 +47,8 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A rule's decision. `checks` maps each condition, in words, to whether it held (None: not evaluable)."""
+    """A rule's decision. `checks` maps each condition, in words, to whether it held (None: not
+    evaluable)."""
 
     verdict: str
     rule: str
@@ -77,9 +80,10 @@ def tiered(
     min_n: int = 1,
     otherwise: str = "not reproduced",
 ) -> Verdict:
-    """The common rule shape: "inconclusive" below `min_n` units of evidence, else the first tier whose
-    checks all hold (tiers are (verdict, {condition in words: bool}) from strongest to weakest), else
-    `otherwise`. The checks of every tier are kept, so the page can say which condition failed."""
+    """The common rule shape: "inconclusive" below `min_n` units of evidence, else the first tier
+    whose checks all hold (tiers are (verdict, {condition in words: bool}) from strongest to
+    weakest), else `otherwise`. The checks of every tier are kept, so the page can say which
+    condition failed."""
     checks = {k: v for _, conds in tiers for k, v in conds.items()}
     if evidence.n < min_n:
         return Verdict("inconclusive", rule, evidence, checks)
@@ -90,8 +94,8 @@ def tiered(
 
 
 def verdict_text(result: Verdict) -> str:
-    """Markdown for a claim page's Verdict section: the verdict, the evidence that entered, the rule with
-    its thresholds and every check with its outcome."""
+    """Markdown for a claim page's Verdict section: the verdict, the evidence that entered, the rule
+    with its thresholds and every check with its outcome."""
     lines = [
         f"**Verdict: {result.verdict}** ({result.evidence.text()}).",
         "",

@@ -1,10 +1,11 @@
-"""Spectral gaps of the layer-0 query/key matrices and their commutator over training (README claims of the
-Xu 2026b code: multi.spectral-edge-cycle, multi.phase-portrait-loop, multi.per-head-cascade).
+"""Spectral gaps of the layer-0 query/key matrices and their commutator over training (README claims
+of the Xu 2026b code: multi.spectral-edge-cycle, multi.phase-portrait-loop, multi.per-head-cascade).
 
-Pure functions on attention snapshots (grokbook.model.group_slices "attn" layout, PyTorch (out, in) orientation),
-float64 inside: singular gaps g12 = σ1 − σ2 and g23 = σ2 − σ3, ‖W_QW_K − W_KW_Q‖_F, the same on each head's
-diagonal d_head × d_head block, event detection (gap minimum, commutator peak, collapse), the shoelace area of the
-min-max normalised (g12, commutator) loop, and a random-walk null with matched step norms.
+Pure functions on attention snapshots (grokbook.model.group_slices "attn" layout, PyTorch (out, in)
+orientation), float64 inside: singular gaps g12 = σ1 − σ2 and g23 = σ2 − σ3, ‖W_QW_K − W_KW_Q‖_F,
+the same on each head's diagonal d_head × d_head block, event detection (gap minimum, commutator
+peak, collapse), the shoelace area of the min-max normalised (g12, commutator) loop, and a
+random-walk null with matched step norms.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from grokbook.training.model import group_slices
 
 
 def singular_gaps(W: np.ndarray) -> tuple[float, float]:
-    """(σ1 − σ2, σ2 − σ3) of a matrix W [n, m] with min(n, m) >= 2; g23 is NaN with only 2 singular values."""
+    """(σ1 − σ2, σ2 − σ3) of a matrix W [n, m] with min(n, m) >= 2; g23 is NaN with only 2 singular
+    values."""
     s = np.linalg.svd(np.asarray(W, dtype=np.float64), compute_uv=False)
     return float(s[0] - s[1]), float(s[1] - s[2]) if len(s) > 2 else float("nan")
 
@@ -29,13 +31,15 @@ def commutator_norm(A: np.ndarray, B: np.ndarray) -> float:
 
 
 def head_block(W: np.ndarray, h: int, d_head: int) -> np.ndarray:
-    """Head h's diagonal block W[h·d_head:(h+1)·d_head, h·d_head:(h+1)·d_head]. W [d, d] -> [d_head, d_head]."""
+    """Head h's diagonal block W[h·d_head:(h+1)·d_head, h·d_head:(h+1)·d_head]. W [d, d] -> [d_head,
+    d_head]."""
     sl = slice(h * d_head, (h + 1) * d_head)
     return np.asarray(W)[sl, sl]
 
 
 def qk_matrices(attn: np.ndarray, cfg, layer: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """W_Q and W_K of one layer from attention snapshots. attn [S, n_attn] -> ([S, d, d], [S, d, d])."""
+    """W_Q and W_K of one layer from attention snapshots. attn [S, n_attn] -> ([S, d, d], [S, d,
+    d])."""
     sl = group_slices(cfg, "attn")
     out = []
     for m in ("W_Q", "W_K"):
@@ -49,8 +53,9 @@ def qk_matrices(attn: np.ndarray, cfg, layer: int = 0) -> tuple[np.ndarray, np.n
 
 
 def gap_series(WQ: np.ndarray, WK: np.ndarray, n_heads: int) -> dict[str, np.ndarray]:
-    """Per snapshot: g12/g23 of W_Q and W_K, ‖[W_Q, W_K]‖_F, and per head h the same on the diagonal blocks
-    ("g12_Q_h0", "comm_h0", ...). WQ, WK [S, d, d] -> {name: [S]}. Ref: Xu 2026b, multi.spectral-edge-cycle.
+    """Per snapshot: g12/g23 of W_Q and W_K, ‖[W_Q, W_K]‖_F, and per head h the same on the diagonal
+    blocks ("g12_Q_h0", "comm_h0", ...). WQ, WK [S, d, d] -> {name: [S]}. Ref: Xu 2026b,
+    multi.spectral-edge-cycle.
     """
     d_head = WQ.shape[-1] // n_heads
     out: dict[str, list] = {}
@@ -70,9 +75,10 @@ def gap_series(WQ: np.ndarray, WK: np.ndarray, n_heads: int) -> dict[str, np.nda
 def cycle_events(
     steps: np.ndarray, g12: np.ndarray, comm: np.ndarray, skip: int = 3
 ) -> dict[str, Optional[int]]:
-    """The cycle's events, searched after index `skip` (the code's argmin/argmax after index 3): the step of the
-    g12 minimum, of the commutator peak, and the collapse = first step after the peak at which the commutator falls
-    below halfway between its peak and its final value (None if it never does). steps, g12, comm [S].
+    """The cycle's events, searched after index `skip` (the code's argmin/argmax after index 3): the
+    step of the g12 minimum, of the commutator peak, and the collapse = first step after the peak at
+    which the commutator falls below halfway between its peak and its final value (None if it never
+    does). steps, g12, comm [S].
     """
     s, g, c = (
         np.asarray(steps),
@@ -92,9 +98,9 @@ def cycle_events(
 
 
 def relative_dip(g12: np.ndarray, skip: int = 3) -> float:
-    """Depth of the g12 minimum (after index `skip`) below the largest earlier value (from `skip`), as a fraction
-    of that value: 1 − min / max-before-min. 0 for a gap that only grows, NaN for a series of <= skip + 1
-    snapshots. g12 [S]."""
+    """Depth of the g12 minimum (after index `skip`) below the largest earlier value (from `skip`),
+    as a fraction of that value: 1 − min / max-before-min. 0 for a gap that only grows, NaN for a
+    series of <= skip + 1 snapshots. g12 [S]."""
     g = np.asarray(g12, dtype=np.float64)[skip:]
     if len(g) < 2:
         return float("nan")
@@ -111,20 +117,23 @@ def minmax(x: np.ndarray) -> np.ndarray:
 
 
 def shoelace_area(x: np.ndarray, y: np.ndarray) -> float:
-    """|signed area| of the closed polygon through the points (x_i, y_i) (last joined to first), by the shoelace
-    formula ½|Σ x_i y_{i+1} − x_{i+1} y_i|. x, y [S]. Ref: Xu 2026b, multi.phase-portrait-loop."""
+    """|signed area| of the closed polygon through the points (x_i, y_i) (last joined to first), by
+    the shoelace formula ½|Σ x_i y_{i+1} − x_{i+1} y_i|. x, y [S]. Ref: Xu 2026b,
+    multi.phase-portrait-loop."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     return float(0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y)))
 
 
 def loop_area(g12: np.ndarray, comm: np.ndarray) -> float:
-    """Shoelace area of the (g12, ‖[W_Q,W_K]‖) trajectory after min-max normalising both coordinates."""
+    """Shoelace area of the (g12, ‖[W_Q,W_K]‖) trajectory after min-max normalising both
+    coordinates."""
     return shoelace_area(minmax(g12), minmax(comm))
 
 
 def matched_walk(traj: np.ndarray, seed: int) -> np.ndarray:
-    """Null trajectory: starts at traj[0] and takes isotropic Gaussian steps whose norms equal the real
-    trajectory's step norms. traj [S, n] -> [S, n]. Ref: Xu 2026b, multi.spectral-edge-cycle, Null.
+    """Null trajectory: starts at traj[0] and takes isotropic Gaussian steps whose norms equal the
+    real trajectory's step norms. traj [S, n] -> [S, n]. Ref: Xu 2026b, multi.spectral-edge-cycle,
+    Null.
     """
     t = np.asarray(traj, dtype=np.float64)
     rng = np.random.default_rng(seed)
@@ -134,26 +143,28 @@ def matched_walk(traj: np.ndarray, seed: int) -> np.ndarray:
 
 
 def shuffled_walk(traj: np.ndarray, seed: int) -> np.ndarray:
-    """Null trajectory that keeps the real drift: the real steps in a random order, from traj[0]. Same step
-    norms, same start and end point (so a steadily growing norm grows here too), no temporal order.
-    traj [S, n] -> [S, n]. Ref: Xu 2026b code README (per-head cascade)."""
+    """Null trajectory that keeps the real drift: the real steps in a random order, from traj[0].
+    Same step norms, same start and end point (so a steadily growing norm grows here too), no
+    temporal order. traj [S, n] -> [S, n]. Ref: Xu 2026b code README (per-head cascade)."""
     t = np.asarray(traj, dtype=np.float64)
     steps = np.diff(t, axis=0)[np.random.default_rng(seed).permutation(len(t) - 1)]
     return np.vstack([t[:1], t[:1] + np.cumsum(steps, axis=0)])
 
 
 def walk_qk(WQ: np.ndarray, WK: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """matched_walk applied to the concatenated (W_Q, W_K) trajectory, split back. [S, d, d] x2 -> same."""
+    """matched_walk applied to the concatenated (W_Q, W_K) trajectory, split back. [S, d, d] x2 ->
+    same."""
     S, d, _ = WQ.shape
     w = matched_walk(np.concatenate([WQ.reshape(S, -1), WK.reshape(S, -1)], axis=1), seed)
     return w[:, : d * d].reshape(S, d, d), w[:, d * d :].reshape(S, d, d)
 
 
 def cycle_rows(grid, skip: int = 3, walk_seed: int = 0, layer: int = 0) -> list[dict]:
-    """One row per grid run (GridRun): events (gap_min, comm_peak, collapse) of the real layer-`layer` W_Q/W_K and
-    of a matched random walk, the relative g12 dip of each, whether the g12 minimum is interior (after the first
-    searchable snapshot and before the last), the loop area, and the first task's R98 step.
-    Ref: Xu 2026b, multi.spectral-edge-cycle, multi.phase-portrait-loop."""
+    """One row per grid run (GridRun): events (gap_min, comm_peak, collapse) of the real
+    layer-`layer` W_Q/W_K and of a matched random walk, the relative g12 dip of each, whether the
+    g12 minimum is interior (after the first searchable snapshot and before the last), the loop
+    area, and the first task's R98 step. Ref: Xu 2026b, multi.spectral-edge-cycle,
+    multi.phase-portrait-loop."""
     rows = []
     for g in grid:
         r = g.run
@@ -183,16 +194,17 @@ def cycle_rows(grid, skip: int = 3, walk_seed: int = 0, layer: int = 0) -> list[
 def head_peaks(
     series: dict[str, np.ndarray], steps: np.ndarray, n_heads: int, skip: int = 3
 ) -> Optional[list[int]]:
-    """Step of each head's commutator peak ("comm_h{h}" of gap_series), searched after index `skip`; None if
-    the series is too short. Ref: Xu 2026b, multi.per-head-cascade."""
+    """Step of each head's commutator peak ("comm_h{h}" of gap_series), searched after index `skip`;
+    None if the series is too short. Ref: Xu 2026b, multi.per-head-cascade."""
     if len(steps) <= skip + 1:
         return None
     return [int(steps[skip + int(np.argmax(series[f"comm_h{h}"][skip:]))]) for h in range(n_heads)]
 
 
 def interior_peaks(peaks: Optional[list[int]], steps: np.ndarray, skip: int = 3) -> Optional[list]:
-    """The head peaks with a peak at the first searchable snapshot or at the last one (the stop step)
-    replaced by None: such a peak is the edge of the window, not a flare. Ref: Xu 2026b code README.
+    """The head peaks with a peak at the first searchable snapshot or at the last one (the stop
+    step) replaced by None: such a peak is the edge of the window, not a flare. Ref: Xu 2026b code
+    README.
     """
     if peaks is None:
         return None
@@ -201,8 +213,8 @@ def interior_peaks(peaks: Optional[list[int]], steps: np.ndarray, skip: int = 3)
 
 
 def peak_spread(peaks: Optional[list], scale: Optional[float]) -> float:
-    """(latest − earliest head peak) / scale (e.g. the first grok step), over the peaks that are not None;
-    NaN if fewer than 2 peaks or no scale."""
+    """(latest − earliest head peak) / scale (e.g. the first grok step), over the peaks that are not
+    None; NaN if fewer than 2 peaks or no scale."""
     known = [p for p in (peaks or []) if p is not None]
     if len(known) < 2 or not scale:
         return float("nan")
@@ -210,9 +222,10 @@ def peak_spread(peaks: Optional[list], scale: Optional[float]) -> float:
 
 
 def full_cycle(events: dict, grok: Optional[float], tolerance: float, min_dip: float) -> bool:
-    """The cycle with its dip: has_cycle on the events AND a relative g12 dip >= min_dip AND a g12 minimum
-    inside the searched window (not at its first or last snapshot). events: {"gap_min", "comm_peak", "dip",
-    "interior"} (cycle_rows' "<tag> ..." columns). Ref: Xu 2026b code README (spectral-edge cycle).
+    """The cycle with its dip: has_cycle on the events AND a relative g12 dip >= min_dip AND a g12
+    minimum inside the searched window (not at its first or last snapshot). events: {"gap_min",
+    "comm_peak", "dip", "interior"} (cycle_rows' "<tag> ..." columns). Ref: Xu 2026b code README
+    (spectral-edge cycle).
     """
     dip = events.get("dip")
     return bool(
@@ -227,8 +240,9 @@ def full_cycle(events: dict, grok: Optional[float], tolerance: float, min_dip: f
 def has_cycle(
     gap_min: Optional[int], comm_peak: Optional[int], grok: Optional[int], tolerance: float
 ) -> bool:
-    """The README's event order: |gap minimum − commutator peak| <= tolerance·grok and the peak before grok
-    (False when any event or the grok step is missing). Ref: Xu 2026b, multi.spectral-edge-cycle, Verdict.
+    """The README's event order: |gap minimum − commutator peak| <= tolerance·grok and the peak
+    before grok (False when any event or the grok step is missing). Ref: Xu 2026b,
+    multi.spectral-edge-cycle, Verdict.
     """
     if (
         gap_min is None
@@ -240,14 +254,16 @@ def has_cycle(
     return bool(abs(gap_min - comm_peak) <= tolerance * grok and comm_peak < grok)
 
 
-# ── tables and panels of the notebooks ───────────────────────────────────────────────────────────────────
+# ── tables and panels of the notebooks
+# ───────────────────────────────────────────────────────────────────
 
 
 def run_series(
     g, walk_seed: Optional[int] = None, layer: int = 0, null: str = "walk"
 ) -> dict[str, np.ndarray]:
-    """gap_series of one grid run's layer-`layer` W_Q/W_K, or, when walk_seed is given, of its null (seed
-    walk_seed + the run's seed): "walk" a matched random walk, "shuffle" the real steps in random order.
+    """gap_series of one grid run's layer-`layer` W_Q/W_K, or, when walk_seed is given, of its null
+    (seed walk_seed + the run's seed): "walk" a matched random walk, "shuffle" the real steps in
+    random order.
     """
     c = g.run.config
     WQ, WK = qk_matrices(g.run.snapshots["attn"], c, layer)
@@ -263,7 +279,8 @@ def run_series(
 
 
 def gap_panels(runs) -> dict[str, dict[str, tuple]]:
-    """One panel per grid run: min-max normalised g12 of W_Q and ‖[W_Q, W_K]‖_F over the snapshots."""
+    """One panel per grid run: min-max normalised g12 of W_Q and ‖[W_Q, W_K]‖_F over the
+    snapshots."""
     out = {}
     for g in runs:
         s, steps = run_series(g), g.run.snapshot_steps
@@ -275,8 +292,9 @@ def gap_panels(runs) -> dict[str, dict[str, tuple]]:
 
 
 def portrait_panels(grid, walk_seed: int) -> dict[str, dict[str, tuple]]:
-    """One panel per (task set, λ), from the run with the first seed: the min-max normalised (g12, commutator)
-    path of the real run and of its matched random walk. Ref: Xu 2026b code README (phase portrait).
+    """One panel per (task set, λ), from the run with the first seed: the min-max normalised (g12,
+    commutator) path of the real run and of its matched random walk. Ref: Xu 2026b code README
+    (phase portrait).
     """
     first = {(g.task_set, g.weight_decay): g for g in reversed(list(grid))}
     portrait = lambda s: (minmax(s["g12_Q"]), minmax(s["comm"]))  # noqa: E731
@@ -290,7 +308,8 @@ def portrait_panels(grid, walk_seed: int) -> dict[str, dict[str, tuple]]:
 
 
 def collapse_rows(grid, rows) -> list[dict]:
-    """Every grid run's per-task R98 steps beside the collapse step of its commutator (cycle_rows)."""
+    """Every grid run's per-task R98 steps beside the collapse step of its commutator
+    (cycle_rows)."""
     collapse = {(r["task_set"], r["weight_decay"], r["seed"]): r["real collapse"] for r in rows}
     return [
         {
@@ -317,10 +336,10 @@ def head_maps(runs) -> dict[str, tuple]:
 
 
 def cascade_rows(runs, skip: int, walk_seed: int, null: str = "shuffle") -> list[dict]:
-    """Per grid run: the first task's R98 step, the step of every head's commutator peak of the real run and
-    of its null ("shuffle": the real steps in random order, which keeps the drift; "walk": a matched random
-    walk), peaks at the window's edges dropped (interior_peaks), and both spreads as a share of that grok
-    step.
+    """Per grid run: the first task's R98 step, the step of every head's commutator peak of the real
+    run and of its null ("shuffle": the real steps in random order, which keeps the drift; "walk": a
+    matched random walk), peaks at the window's edges dropped (interior_peaks), and both spreads as
+    a share of that grok step.
     Ref: Xu 2026b code README (per-head cascade)."""
     rows = []
     for g in runs:
@@ -350,10 +369,11 @@ def cascade_rows(runs, skip: int, walk_seed: int, null: str = "shuffle") -> list
 def cycle_inputs(
     rows, headline_weight_decay: float, control_weight_decay: float
 ) -> tuple[dict, dict]:
-    """The spectral-edge rule's inputs from cycle_rows: headline runs {label: {"grok", "real", "walk"}} and
-    no-decay controls {label: {"grok", "real"}}, where a control's "grok" is the first grok step of the
-    headline run with the same task set and seed (else the median over the headline runs): the time scale
-    the same cycle rule is applied with. events: {"gap_min", "comm_peak", "dip", "interior"}."""
+    """The spectral-edge rule's inputs from cycle_rows: headline runs {label: {"grok", "real",
+    "walk"}} and no-decay controls {label: {"grok", "real"}}, where a control's "grok" is the first
+    grok step of the headline run with the same task set and seed (else the median over the headline
+    runs): the time scale the same cycle rule is applied with. events: {"gap_min", "comm_peak",
+    "dip", "interior"}."""
     ev = lambda r, tag: {
         k: r[f"{tag} {k}"] for k in ("gap_min", "comm_peak", "dip", "interior")
     }  # noqa: E731

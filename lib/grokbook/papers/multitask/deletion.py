@@ -1,18 +1,20 @@
-"""Orthogonal-gradient deletion and its controls, applied through the trainer's hooks (train.StackView).
+"""Orthogonal-gradient deletion and its controls, applied through the trainer's hooks
+(train.StackView).
 
 The paper's rule (Xu 2026b, code `ortho_fine_scan.py`) is g ← g − f·(g − BBᵀg) after clipping and
-before AdamW, with B the top-20 uncentered full-parameter trajectory PCA directions of the completed baseline run
-of the same seed: `interventions.SubspaceSuppression` with part="orthogonal" and strength f. This module adds
-the controls of multi.ortho-deletion-cliff:
+before AdamW, with B the top-20 uncentered full-parameter trajectory PCA directions of the completed
+baseline run of the same seed: `interventions.SubspaceSuppression` with part="orthogonal" and
+strength f. This module adds the controls of multi.ortho-deletion-cliff:
 - MatchedNormShrink: the whole AdamW step scaled by c = ‖g − f(g − BBᵀg)‖/‖g‖, the share of the
   gradient norm the deletion would leave (this step's learning rate times c), direction kept: the
   decisive effective-lr control. Scaling g itself would do nothing, since Adam divides each
   coordinate by its own running scale;
-- PostAdamProjection: the update itself is projected, θ ← θ_prev + Δ − f·(Δ − BBᵀΔ) with Δ = θ − θ_prev the
-  whole AdamW step (decoupled decay included), so f = 1 confines every update to span(B) (geometric check);
-plus the bases (own run, another seed's run, an early window, random) and the tables the notebooks show.
-One training job per (task set, arm, f, cap, basis): the rows are the seeds, so notebooks that ask for the
-same job share its cache entries.
+- PostAdamProjection: the update itself is projected, θ ← θ_prev + Δ − f·(Δ − BBᵀΔ) with Δ = θ −
+  θ_prev the whole AdamW step (decoupled decay included), so f = 1 confines every update to span(B)
+  (geometric check);
+plus the bases (own run, another seed's run, an early window, random) and the tables the notebooks
+show. One training job per (task set, arm, f, cap, basis): the rows are the seeds, so notebooks that
+ask for the same job share its cache entries.
 """
 
 from __future__ import annotations
@@ -41,24 +43,24 @@ def _project(B: Tensor, v: Tensor) -> Tensor:
 
 
 def deleted(grad: Tensor, bases: Tensor, f) -> Tensor:
-    """The paper's deleted gradient g − f·(g − BBᵀg). grad [R, P], bases [R, P, K] orthonormal columns,
-    f scalar or [R] -> [R, P]. Ref: Xu 2026b, code `ortho_fine_scan.py`."""
+    """The paper's deleted gradient g − f·(g − BBᵀg). grad [R, P], bases [R, P, K] orthonormal
+    columns, f scalar or [R] -> [R, P]. Ref: Xu 2026b, code `ortho_fine_scan.py`."""
     f = torch.as_tensor(f, dtype=grad.dtype, device=grad.device).reshape(-1, 1)
     return grad - f * (grad - _project(bases.to(grad.dtype), grad))
 
 
 def matched_factor(grad: Tensor, bases: Tensor, f) -> Tensor:
-    """c = ‖g − f(g − BBᵀg)‖ / ‖g‖ per row (1 where g = 0): the factor by which the deletion shrinks the gradient
-    norm; 1 − c is the fraction of ‖g‖ it removes. grad [R, P], bases [R, P, K], f scalar or [R] -> [R].
-    Ref: multi.ortho-deletion-cliff, matched-norm control."""
+    """c = ‖g − f(g − BBᵀg)‖ / ‖g‖ per row (1 where g = 0): the factor by which the deletion shrinks
+    the gradient norm; 1 − c is the fraction of ‖g‖ it removes. grad [R, P], bases [R, P, K], f
+    scalar or [R] -> [R]. Ref: multi.ortho-deletion-cliff, matched-norm control."""
     norm = grad.norm(dim=1)
     c = deleted(grad, bases, f).norm(dim=1) / norm.clamp_min(torch.finfo(grad.dtype).tiny)
     return torch.where(norm > 0, c, torch.ones_like(c))
 
 
 class _FractionHook:
-    """A hook with per-run bases [N, P, K] (row i of the caller's configs), one fraction f in [0, 1] and a start
-    step; `kind` names it in the run cache key."""
+    """A hook with per-run bases [N, P, K] (row i of the caller's configs), one fraction f in [0, 1]
+    and a start step; `kind` names it in the run cache key."""
 
     kind = ""
 
@@ -74,8 +76,8 @@ class MatchedNormShrink(_FractionHook):
     """At steps >= start, θ ← θ_prev + c·Δ with c = matched_factor(g, B, f) of this step's clipped
     gradient and Δ = θ − θ_prev the whole AdamW step (decoupled decay included): the step keeps its
     direction and shrinks by the share of ‖g‖ the orthogonal deletion would remove, i.e. this step's
-    learning rate times c. The gradient is left alone (Adam's per-coordinate normalisation would undo
-    a rescaled g); f = 0 leaves training untouched."""
+    learning rate times c. The gradient is left alone (Adam's per-coordinate normalisation would
+    undo a rescaled g); f = 0 leaves training untouched."""
 
     kind = "matched-update"
     _c: Optional[Tensor] = None
@@ -97,9 +99,9 @@ class MatchedNormShrink(_FractionHook):
 
 
 class PostAdamProjection(_FractionHook):
-    """Project the whole AdamW update instead of the gradient: at steps >= start, θ ← θ_prev + Δ − f·(Δ − BBᵀΔ)
-    with Δ = θ − θ_prev the step just taken (the gradient is left alone). bases [N, P, K], f in [0, 1]; at f = 1
-    every update from `start` on lies in span(B)."""
+    """Project the whole AdamW update instead of the gradient: at steps >= start, θ ← θ_prev + Δ −
+    f·(Δ − BBᵀΔ) with Δ = θ − θ_prev the step just taken (the gradient is left alone). bases [N, P,
+    K], f in [0, 1]; at f = 1 every update from `start` on lies in span(B)."""
 
     kind = "post-adam"
     _prev: Optional[Tensor] = None
@@ -116,16 +118,18 @@ class PostAdamProjection(_FractionHook):
         self._prev = None
 
 
-# ── bases ────────────────────────────────────────────────────────────────────────────────────────────────────────
+# ── bases
+# ──────────────────────────────────────────────────────────────────────────────────────────────────
 
 
 def trajectory_bases(
     runs: Sequence[Run], k: int = 20, n_max: int = 100, upto_step: Optional[int] = None
 ) -> Tensor:
-    """Top-k uncentered full-parameter trajectory PCA directions of every run (compression.trajectory_basis over
-    ≤ n_max checkpoints of snapshots["all"] plus θ at the stop step, init included, zero row dropped), from the
-    whole run or from its checkpoints up to `upto_step`. All runs must give the same number of columns (≤ k when the window holds
-    fewer checkpoints). -> [N, P, K] float32. Ref: Xu 2026b, code `ortho_fine_scan.py`."""
+    """Top-k uncentered full-parameter trajectory PCA directions of every run
+    (compression.trajectory_basis over ≤ n_max checkpoints of snapshots["all"] plus θ at the stop
+    step, init included, zero row dropped), from the whole run or from its checkpoints up to
+    `upto_step`. All runs must give the same number of columns (≤ k when the window holds fewer
+    checkpoints). -> [N, P, K] float32. Ref: Xu 2026b, code `ortho_fine_scan.py`."""
     from grokbook.measures.compression import run_trajectory, trajectory_basis
 
     out = []
@@ -137,13 +141,15 @@ def trajectory_bases(
         out.append(torch.as_tensor(np.asarray(tb.V[:, :k]), dtype=torch.float32))
     if len({b.shape for b in out}) > 1:
         raise ValueError(
-            "trajectory_bases: the runs give bases of different ranks; use a window with more checkpoints"
+            "trajectory_bases: the runs give bases of different ranks; use a window with more "
+            "checkpoints"
         )
     return torch.stack(out)
 
 
 def random_bases(runs: Sequence[Run], k: int = 20, seed_offset: int = 99991) -> Tensor:
-    """One uniformly random orthonormal P × k basis per run (generator seed + seed_offset). -> [N, P, k]."""
+    """One uniformly random orthonormal P × k basis per run (generator seed + seed_offset).
+    -> [N, P, k]."""
     return torch.stack(
         [
             torch.as_tensor(
@@ -158,19 +164,21 @@ def random_bases(runs: Sequence[Run], k: int = 20, seed_offset: int = 99991) -> 
 
 
 def next_seed(seeds: Sequence[int]) -> list[int]:
-    """Index of the basis donor of every run for the cross-seed (leakage) variant: the next seed, cyclically.
-    seeds [n] -> [n] indices into seeds (itself when there is one seed)."""
+    """Index of the basis donor of every run for the cross-seed (leakage) variant: the next seed,
+    cyclically. seeds [n] -> [n] indices into seeds (itself when there is one seed)."""
     order = sorted(range(len(seeds)), key=lambda i: seeds[i])
     nxt = {order[j]: order[(j + 1) % len(order)] for j in range(len(order))}
     return [nxt[i] for i in range(len(seeds))]
 
 
-# ── training jobs ───────────────────────────────────────────────────────────────────────────────────────────────
+# ── training jobs
+# ───────────────────────────────────────────────────────────────────────────────────────────────
 
 
 def cap_steps(baselines: Sequence[Run], cap: int, cap_factor: float) -> int:
-    """The step budget of a deletion job: `cap`, or, with cap_factor > 0, cap_factor × the slowest baseline's
-    all-tasks grok step rounded up to the eval cadence (budget when a baseline never grokked)."""
+    """The step budget of a deletion job: `cap`, or, with cap_factor > 0, cap_factor × the slowest
+    baseline's all-tasks grok step rounded up to the eval cadence (budget when a baseline never
+    grokked)."""
     if cap_factor <= 0:
         return int(cap)
     c = baselines[0].config
@@ -188,11 +196,11 @@ def deletion_runs(
     cap: int = 50_000,
     label: str = "",
 ) -> list[Run]:
-    """Retrain every baseline run (same seed: same split, init and batches) with one arm at strength f, in one
-    stacked job: no probes, attention snapshots only, `cap` steps, the grid's stop rule (every task grokked).
-    arm: "delete" (the paper's rule, SubspaceSuppression), "matched" (MatchedNormShrink) or "post_adam"
-    (PostAdamProjection). f = 0 of the paper's rule returns the baselines themselves (the hook is a no-op).
-    bases [N, P, K] one per baseline. -> [N] runs."""
+    """Retrain every baseline run (same seed: same split, init and batches) with one arm at strength
+    f, in one stacked job: no probes, attention snapshots only, `cap` steps, the grid's stop rule
+    (every task grokked). arm: "delete" (the paper's rule, SubspaceSuppression), "matched"
+    (MatchedNormShrink) or "post_adam" (PostAdamProjection). f = 0 of the paper's rule returns the
+    baselines themselves (the hook is a no-op). bases [N, P, K] one per baseline. -> [N] runs."""
     if arm not in ARMS:
         raise ValueError(f"arm={arm!r}; must be one of {ARMS}")
     if f == 0 and arm == "delete":
@@ -210,7 +218,8 @@ def deletion_runs(
     return load_or_train(cfgs, grad_hook=hook)
 
 
-# ── measurements ────────────────────────────────────────────────────────────────────────────────────────────────
+# ── measurements
+# ────────────────────────────────────────────────────────────────────────────────────────────────
 
 
 def span_fraction(v: np.ndarray, basis: np.ndarray) -> float:
@@ -223,10 +232,10 @@ def span_fraction(v: np.ndarray, basis: np.ndarray) -> float:
 def removed_along(
     run: Run, basis: Tensor, fs: Sequence[float], n_points: int = 10, seed: int = 0
 ) -> list[dict]:
-    """Fraction of ‖g‖ the deletion would remove (1 − matched_factor) and the share of ‖g‖ inside span(B), on
-    the run's own full-θ snapshots (≤ n_points, linspace), g = the summed-CE gradient of one train batch of the
-    run's batch size (clipping rescales g and leaves both ratios unchanged). basis [P, K].
-    -> one dict per (snapshot, f): step, f, removed, in_span."""
+    """Fraction of ‖g‖ the deletion would remove (1 − matched_factor) and the share of ‖g‖ inside
+    span(B), on the run's own full-θ snapshots (≤ n_points, linspace), g = the summed-CE gradient of
+    one train batch of the run's batch size (clipping rescales g and leaves both ratios unchanged).
+    basis [P, K]. -> one dict per (snapshot, f): step, f, removed, in_span."""
     c = run.config
     idx = np.unique(np.linspace(0, len(run.snapshot_steps) - 1, n_points).round().astype(int))
     theta = torch.as_tensor(run.snapshots["all"][idx], dtype=torch.float32)  # [n, P]
@@ -251,8 +260,9 @@ def removed_along(
 def deletion_rows(
     runs: Sequence[Run], bases: Tensor, *, task_set: str, arm: str, basis: str, f: float
 ) -> list[dict]:
-    """One row per run: coordinates, per-task R98 grok steps (None = not by the cap), the all-tasks grok step,
-    the cap, the best test accuracy per task and the share of the net displacement θ_T − θ_0 inside span(B).
+    """One row per run: coordinates, per-task R98 grok steps (None = not by the cap), the all-tasks
+    grok step, the cap, the best test accuracy per task and the share of the net displacement θ_T −
+    θ_0 inside span(B).
     """
     rows = []
     for r, B in zip(runs, bases):
@@ -287,8 +297,8 @@ def arm_rows(
     start: int = 500,
     cap: int = 50_000,
 ) -> list[dict]:
-    """deletion_rows of deletion_runs: train (or read) one job and tabulate it; `basis` names the basis variant
-    (it also labels the hook)."""
+    """deletion_rows of deletion_runs: train (or read) one job and tabulate it; `basis` names the
+    basis variant (it also labels the hook)."""
     runs = deletion_runs(baselines, bases, f, arm=arm, start=start, cap=cap, label=basis)
     return deletion_rows(runs, bases, task_set=task_set, arm=arm, basis=basis, f=f)
 
@@ -312,9 +322,10 @@ def task_rows(rows: Sequence[dict]) -> list[dict]:
 
 
 def summary_rows(rows: Sequence[dict], baseline: Sequence[dict]) -> list[dict]:
-    """Per (task set, λ, arm, basis, f): seeds, seeds where every task grokked by the cap, mean all-tasks grok
-    step (NaN unless every seed grokked), the same mean with a run that never grokked counted at its cap, and the seed-paired delay against `baseline` (f = 0 rows, same task set
-    and λ; interventions.paired_delay)."""
+    """Per (task set, λ, arm, basis, f): seeds, seeds where every task grokked by the cap, mean
+    all-tasks grok step (NaN unless every seed grokked), the same mean with a run that never grokked
+    counted at its cap, and the seed-paired delay against `baseline` (f = 0 rows, same task set and
+    λ; interventions.paired_delay)."""
     base = {(b["task_set"], b["weight_decay"], b["seed"]): b["grok"] for b in baseline}
     groups: dict[tuple, list[dict]] = {}
     for r in rows:

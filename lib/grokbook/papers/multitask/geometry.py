@@ -1,12 +1,15 @@
-"""Geometry of the multitask runs: per-task gradients and cross-task commutators, ρ against the execution
-basis with its three random-basis nulls, the matched random walk of the full-parameter trajectory PCA, the
-envelope onset detector and the lead tables of both code detectors, and the curvature-depth table.
+"""Geometry of the multitask runs: per-task gradients and cross-task commutators, ρ against the
+execution basis with its three random-basis nulls, the matched random walk of the full-parameter
+trajectory PCA, the envelope onset detector and the lead tables of both code detectors, and the
+curvature-depth table.
 
-Built on grokbook.commutator (the commutator of two gradient fields), grokbook.subspaces (execution basis,
-projected fractions, random bases), grokbook.defect (median defect, M4 onset, sign test), grokbook.compression
-(trajectory basis, k_τ) and grokbook.hessian (λ_min). Pure functions: runs/arrays in, rows or numbers out.
+Built on grokbook.commutator (the commutator of two gradient fields), grokbook.subspaces (execution
+basis, projected fractions, random bases), grokbook.defect (median defect, M4 onset, sign test),
+grokbook.compression (trajectory basis, k_τ) and grokbook.hessian (λ_min). Pure functions:
+runs/arrays in, rows or numbers out.
 
-Ref: Xu 2026b, multi.execution-manifold, multi.integrability, multi.defect-lead, multi.curvature-depth.
+Ref: Xu 2026b, multi.execution-manifold, multi.integrability, multi.defect-lead,
+multi.curvature-depth.
 """
 
 from __future__ import annotations
@@ -40,12 +43,13 @@ from grokbook.measures.subspaces import (
     rho_from_fraction,
 )
 
-# ── per-task gradients and cross-task commutators ─────────────────────────────────────────────────────────
+# ── per-task gradients and cross-task commutators
+# ─────────────────────────────────────────────────────────
 
 
 def task_gradient(cfg: RunConfig, x: Tensor, y: Tensor, task: int) -> GradFn:
-    """θ -> gradient of ONE task's mean cross-entropy on a fixed batch per run (the cross-task mode of the
-    code's commutator_analysis.py). x [R, B, 2], y [R, B, T] -> GradFn on θ [R, P]."""
+    """θ -> gradient of ONE task's mean cross-entropy on a fixed batch per run (the cross-task mode
+    of the code's commutator_analysis.py). x [R, B, 2], y [R, B, T] -> GradFn on θ [R, P]."""
 
     def grad(theta: Tensor) -> Tensor:
         with torch.enable_grad():
@@ -57,7 +61,8 @@ def task_gradient(cfg: RunConfig, x: Tensor, y: Tensor, task: int) -> GradFn:
 
 
 def cross_pairs(cfg: RunConfig) -> list[tuple[int, int]]:
-    """The task pairs of the cross-task mode: (add, mul) for dual; (add, mul), (add, sq), (mul, sq) for tri."""
+    """The task pairs of the cross-task mode: (add, mul) for dual; (add, mul), (add, sq), (mul, sq)
+    for tri."""
     return list(combinations(range(cfg.n_tasks), 2))
 
 
@@ -67,8 +72,8 @@ def mode_name(cfg: RunConfig, mode: Optional[tuple[int, int]]) -> str:
 
 
 def train_batches(cfg: RunConfig, n: int, seed: int) -> tuple[Tensor, Tensor]:
-    """n independent training mini-batches of cfg.batch_size pairs, drawn with replacement from the run's own
-    train split by a generator seeded with `seed`. -> x [n, B, 2], y [n, B, T]."""
+    """n independent training mini-batches of cfg.batch_size pairs, drawn with replacement from the
+    run's own train split by a generator seeded with `seed`. -> x [n, B, 2], y [n, B, T]."""
     from grokbook.training.train import run_split
 
     s = run_split(cfg)
@@ -86,10 +91,10 @@ def commutator_samples(
     eta: float = 1e-3,
     seed: int = 0,
 ) -> Commutator:
-    """K independent commutator samples at one θ [P], computed as K stacked rows: batches A and B of each row
-    are fresh train mini-batches. mode None = total loss on both batches; (i, j) = task i's loss on A and task
-    j's loss on B (cross-task). -> Commutator with [K, ...] fields. Ref: Xu 2026b, multi.integrability,
-    Definitions."""
+    """K independent commutator samples at one θ [P], computed as K stacked rows: batches A and B of
+    each row are fresh train mini-batches. mode None = total loss on both batches; (i, j) = task i's
+    loss on A and task j's loss on B (cross-task). -> Commutator with [K, ...] fields. Ref: Xu
+    2026b, multi.integrability, Definitions."""
     th = torch.as_tensor(np.asarray(theta, np.float32)).to(cfg.device).expand(K, -1).contiguous()
     x, y = train_batches(cfg, 2 * K, seed)
     xa, ya, xb, yb = (t.to(cfg.device) for t in (x[:K], y[:K], x[K:], y[K:]))
@@ -100,7 +105,8 @@ def commutator_samples(
     return commutator(ga, gb, th, eta)
 
 
-# ── ρ against the execution basis, with its random nulls (multi.integrability) ────────────────────────────
+# ── ρ against the execution basis, with its random nulls (multi.integrability)
+# ────────────────────────────
 
 
 def integrability_rows(
@@ -114,13 +120,14 @@ def integrability_rows(
     eta: float = 1e-3,
     seed: int = 0,
 ) -> list[dict]:
-    """ρ = ‖δ − BBᵀδ‖/‖δ‖ of K commutator samples at ≤ n_checkpoints full-θ snapshots of one run (linspace), for
-    every mode. B: top-n_c centred PCA directions of every attention matrix from the WHOLE run's attention
-    snapshots, embedded and QR'd (subspaces.execution_basis; 8 · n_c columns for 2 layers); "causal" B from the
-    snapshots up to the checkpoint. Nulls of the projected fraction f = ‖BBᵀδ‖/‖δ‖ (same K columns): (i) random
-    subspace of all P coordinates (exact mean), (ii) random subspace of the attention coordinates (exact mean
-    times ‖δ_attn‖/‖δ‖), (iii) n_c random Gaussian directions per attention block, embedded like B (mean over
-    n_random bases). One row per (checkpoint, mode, sample). Ref: Xu 2026b, multi.integrability."""
+    """ρ = ‖δ − BBᵀδ‖/‖δ‖ of K commutator samples at ≤ n_checkpoints full-θ snapshots of one run
+    (linspace), for every mode. B: top-n_c centred PCA directions of every attention matrix from the
+    WHOLE run's attention snapshots, embedded and QR'd (subspaces.execution_basis; 8 · n_c columns
+    for 2 layers); "causal" B from the snapshots up to the checkpoint. Nulls of the projected
+    fraction f = ‖BBᵀδ‖/‖δ‖ (same K columns): (i) random subspace of all P coordinates (exact mean),
+    (ii) random subspace of the attention coordinates (exact mean times ‖δ_attn‖/‖δ‖), (iii) n_c
+    random Gaussian directions per attention block, embedded like B (mean over n_random bases). One
+    row per (checkpoint, mode, sample). Ref: Xu 2026b, multi.integrability."""
     c = run.config
     P, steps, snaps = n_params(c), np.asarray(run.snapshot_steps), run.snapshots["all"]
     idx = checkpoint_indices(len(steps), n_checkpoints)
@@ -181,7 +188,8 @@ def integrability_rows(
     return rows
 
 
-# ── full-parameter trajectory PCA: the matched random walk (multi.execution-manifold (b)) ─────────────────
+# ── full-parameter trajectory PCA: the matched random walk (multi.execution-manifold (b))
+# ─────────────────
 
 
 def k_taus(energy, taus: Sequence[float]) -> dict[float, int]:
@@ -189,7 +197,8 @@ def k_taus(energy, taus: Sequence[float]) -> dict[float, int]:
     return {float(t): k_tau(energy, t) for t in taus}
 
 
-# ── defect onset detectors and lead tables (multi.defect-lead) ─────────────────────────────────────────────
+# ── defect onset detectors and lead tables (multi.defect-lead)
+# ─────────────────────────────────────────────
 
 
 def envelope_onset_index(
@@ -202,12 +211,12 @@ def envelope_onset_index(
     zero_value: float = 0.01,
     causal: bool = True,
 ) -> Optional[int]:
-    """The dual code's "envelope" detector: L = log10(D) (0 and NaN replaced by zero_value), E = running max
-    of L over the last `window` checkpoints (causal; causal=False: the code's centred window, which reads
-    ahead), baseline = median of E over the first
-    max(min_base, int(base_frac · n)) checkpoints, onset = first index >= n_base with E_i > baseline +
-    log10(factor) (and, if floor > 0, E_i > log10(floor)); None if it never fires. series [n] per-checkpoint
-    median D. Ref: Xu 2026b, multi.defect-lead, Dual protocol step 2."""
+    """The dual code's "envelope" detector: L = log10(D) (0 and NaN replaced by zero_value), E =
+    running max of L over the last `window` checkpoints (causal; causal=False: the code's centred
+    window, which reads ahead), baseline = median of E over the first
+    max(min_base, int(base_frac · n)) checkpoints, onset = first index >= n_base with E_i > baseline
+    + log10(factor) (and, if floor > 0, E_i > log10(floor)); None if it never fires. series [n]
+    per-checkpoint median D. Ref: Xu 2026b, multi.defect-lead, Dual protocol step 2."""
     D = np.asarray(series, np.float64)
     D = np.where(np.isfinite(D) & (D > 0), D, zero_value)
     L, n, h = np.log10(D), len(D), window // 2
@@ -224,8 +233,9 @@ def envelope_onset_index(
 
 
 def probe_series(run, n_max: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
-    """The run's inline probe steps and per-probe median total-loss defect (0/NaN missing), optionally thinned
-    to ≤ n_max probes with linspace (the dual code subsamples to ≤ 120). -> (steps [Q], D [Q])."""
+    """The run's inline probe steps and per-probe median total-loss defect (0/NaN missing),
+    optionally thinned to ≤ n_max probes with linspace (the dual code subsamples to ≤ 120). ->
+    (steps [Q], D [Q])."""
     steps, D = np.asarray(run.probes["steps"]), median_defect(run.probes["defect"])
     if n_max is not None:
         i = checkpoint_indices(len(steps), n_max)
@@ -240,14 +250,15 @@ def _step(steps, i):
 def lead_rows(
     grid, n_max: int = 120, envelope: Optional[dict] = None, spike: Optional[dict] = None
 ) -> list[dict]:
-    """One row per (run, task) of the multitask grid: onsets of the dual code's envelope detector (kwargs
-    `envelope`, default ×5) and of the tri code's spike detector (defect.onset_index, kwargs `spike`, default
-    10× and > 20) on the inline total-loss probes; grok steps under the dual code (first task to grok, 0.98 × 3),
-    the tri code (per task, first test acc >= 0.90) and the unified rule (per task, 0.98 × 3); the memorisation
-    step of the task (train acc >= 0.99); leads = grok − onset under the code's own pairing (code_lead: dual rows
-    envelope vs first-task grok, tri rows spike vs R90) and the unified pairing (envelope vs per-task 0.98 × 3).
-    `code_condition` marks the conditions the paper counts (one per dual run: the first task to grok; every
-    tri task). Ref: Xu 2026b, multi.defect-lead."""
+    """One row per (run, task) of the multitask grid: onsets of the dual code's envelope detector
+    (kwargs `envelope`, default ×5) and of the tri code's spike detector (defect.onset_index, kwargs
+    `spike`, default 10× and > 20) on the inline total-loss probes; grok steps under the dual code
+    (first task to grok, 0.98 × 3), the tri code (per task, first test acc >= 0.90) and the unified
+    rule (per task, 0.98 × 3); the memorisation step of the task (train acc >= 0.99); leads = grok −
+    onset under the code's own pairing (code_lead: dual rows envelope vs first-task grok, tri rows
+    spike vs R90) and the unified pairing (envelope vs per-task 0.98 × 3). `code_condition` marks
+    the conditions the paper counts (one per dual run: the first task to grok; every tri task). Ref:
+    Xu 2026b, multi.defect-lead."""
     envelope, spike = envelope or {}, spike or {}
     rows = []
     for g in grid:
@@ -291,10 +302,10 @@ def sensitivity_rows(
     n_max: int = 120,
     causal: bool = True,
 ) -> list[dict]:
-    """The unified rule (envelope onset vs per-task 0.98 × 3) over a grid of detector settings: for every
-    (factor, floor, base_frac) the share of positive leads among the grokked (run, task) conditions of the
-    λ > 0 runs and the false-alarm rate (share of λ = 0 controls in which the detector fires at all).
-    Ref: Xu 2026b, multi.defect-lead, Nulls (threshold sensitivity)."""
+    """The unified rule (envelope onset vs per-task 0.98 × 3) over a grid of detector settings: for
+    every (factor, floor, base_frac) the share of positive leads among the grokked (run, task)
+    conditions of the λ > 0 runs and the false-alarm rate (share of λ = 0 controls in which the
+    detector fires at all). Ref: Xu 2026b, multi.defect-lead, Nulls (threshold sensitivity)."""
     out = []
     for fac in factors:
         for fl in floors:
@@ -328,7 +339,8 @@ def sensitivity_rows(
     return out
 
 
-# ── curvature depth (multi.curvature-depth) ─────────────────────────────────────────────────────────────
+# ── curvature depth (multi.curvature-depth)
+# ─────────────────────────────────────────────────────────────
 
 
 def curvature_rows(
@@ -340,10 +352,10 @@ def curvature_rows(
     k: int = 5,
     seed: int = 0,
 ) -> list[dict]:
-    """λ_min of the total loss (and of every task's loss if per_task) at ≤ n_checkpoints full-θ snapshots
-    (linspace) of one grid run, on n_samples distinct train pairs drawn once per run (hessian.hessian_batch).
-    One row per (checkpoint, mode) with the grid coordinates, the step and the fraction of the run.
-    Ref: Xu 2026b, multi.curvature-depth, Protocol."""
+    """λ_min of the total loss (and of every task's loss if per_task) at ≤ n_checkpoints full-θ
+    snapshots (linspace) of one grid run, on n_samples distinct train pairs drawn once per run
+    (hessian.hessian_batch). One row per (checkpoint, mode) with the grid coordinates, the step and
+    the fraction of the run. Ref: Xu 2026b, multi.curvature-depth, Protocol."""
     r = g.run
     c = r.config
     steps = np.asarray(r.snapshot_steps)
@@ -369,8 +381,8 @@ def depth(rows: Sequence[dict], mode: str = "total") -> float:
 def negative_onset(
     rows: Sequence[dict], mode: str = "total", level: float = -0.01, run_len: int = 3
 ) -> Optional[int]:
-    """The step of the first of `run_len` consecutive checkpoints with λ_min < level (None if never).
-    Ref: Xu 2026b, multi.curvature-depth ("negative onset")."""
+    """The step of the first of `run_len` consecutive checkpoints with λ_min < level (None if
+    never). Ref: Xu 2026b, multi.curvature-depth ("negative onset")."""
     pts = sorted((r["step"], r["lam_min"]) for r in rows if r["mode"] == mode)
     for i in range(len(pts) - run_len + 1):
         if all(v < level for _, v in pts[i : i + run_len]):
@@ -385,12 +397,12 @@ def trajectory_pca_row(
     trials: int = 10,
     seed: int = 0,
 ) -> dict:
-    """Variant (b) of multi.execution-manifold for one run: the full-parameter trajectory PCA of ≤ n_max
-    checkpoints (compression.trajectory_basis; θ_T = θ at the stop step appended), uncentered (the code's)
-    and centred, against `trials` random walks with the same step norms between the selected checkpoints
-    (random_walk_energy, same centring). -> dict: pc1, cum2, cum5 and k_τ of the uncentered PCA; pc1 and k_τ
-    of the centred PCA; the null's mean pc1 and its k_τ (of the mean energy curve), uncentered and centred.
-    Ref: Xu 2026b, multi.execution-manifold (b) and Nulls."""
+    """Variant (b) of multi.execution-manifold for one run: the full-parameter trajectory PCA of ≤
+    n_max checkpoints (compression.trajectory_basis; θ_T = θ at the stop step appended), uncentered
+    (the code's) and centred, against `trials` random walks with the same step norms between the
+    selected checkpoints (random_walk_energy, same centring). -> dict: pc1, cum2, cum5 and k_τ of
+    the uncentered PCA; pc1 and k_τ of the centred PCA; the null's mean pc1 and its k_τ (of the mean
+    energy curve), uncentered and centred. Ref: Xu 2026b, multi.execution-manifold (b) and Nulls."""
     steps, thetas = run_trajectory(run)
     out = {"n_checkpoints": len(select_checkpoints(len(steps), n_max))}
     norms = step_norms(np.asarray(thetas[select_checkpoints(len(steps), n_max)], np.float64))
@@ -409,7 +421,8 @@ def trajectory_pca_row(
     return out
 
 
-# ── tables of the notebooks ──────────────────────────────────────────────────────────────────────────────
+# ── tables of the notebooks
+# ──────────────────────────────────────────────────────────────────────────────
 
 
 def run_label(g) -> str:
@@ -428,11 +441,12 @@ def coords(g) -> dict:
 
 
 def depth_rows(grid, curv: Sequence[Sequence[dict]], per_task: bool) -> list[dict]:
-    """One row per grid run from its curvature rows (curv[i] = curvature_rows(grid[i], ...)): depth of the
-    total loss (and of every task's loss if per_task), the matched depth (minimum over the checkpoints up to
-    the stop step of the shortest run of the same task set, so that runs of different lengths are compared
-    over the same steps), negative onset, stop step, whether every task grokked (R98) and the step at which
-    the slowest task grokked. Ref: Xu 2026b, curvature depth (figure H18)."""
+    """One row per grid run from its curvature rows (curv[i] = curvature_rows(grid[i], ...)): depth
+    of the total loss (and of every task's loss if per_task), the matched depth (minimum over the
+    checkpoints up to the stop step of the shortest run of the same task set, so that runs of
+    different lengths are compared over the same steps), negative onset, stop step, whether every
+    task grokked (R98) and the step at which the slowest task grokked. Ref: Xu 2026b, curvature
+    depth (figure H18)."""
     shortest: dict[str, int] = {}
     for g in grid:
         shortest[g.task_set] = min(shortest.get(g.task_set, g.run.final_step), g.run.final_step)
@@ -462,9 +476,9 @@ def convergence_rows(
     iters: int,
     n_samples: int,
 ) -> list[dict]:
-    """Lanczos convergence at every run's deepest total-loss checkpoint: the bottom Ritz value with `iters`
-    steps (from curv), with each of `check_iters` steps, and the range over `check_starts` other random
-    start vectors at `iters` steps. Ref: Xu 2026b, curvature depth."""
+    """Lanczos convergence at every run's deepest total-loss checkpoint: the bottom Ritz value with
+    `iters` steps (from curv), with each of `check_iters` steps, and the range over `check_starts`
+    other random start vectors at `iters` steps. Ref: Xu 2026b, curvature depth."""
     from grokbook.measures.hessian import bottom_eigenvalues
 
     out = []
@@ -495,8 +509,8 @@ def convergence_rows(
 
 
 def depth_spearman(rows: Sequence[dict], weight_decays: Sequence[float]) -> dict[str, float]:
-    """Spearman ρ between λ and depth per task set over the runs at `weight_decays` (NaN with fewer than 3
-    distinct λ). rows: depth_rows. Ref: Xu 2026b, curvature depth ("covaries with λ")."""
+    """Spearman ρ between λ and depth per task set over the runs at `weight_decays` (NaN with fewer
+    than 3 distinct λ). rows: depth_rows. Ref: Xu 2026b, curvature depth ("covaries with λ")."""
     from scipy import stats
 
     out = {}
@@ -508,16 +522,17 @@ def depth_spearman(rows: Sequence[dict], weight_decays: Sequence[float]) -> dict
 
 
 def trend_shape(rho: float, threshold: float) -> str:
-    """ "monotone" if |ρ| >= threshold, "non-monotone" below, "not testable" for NaN (fewer than 3 λ)."""
+    """ "monotone" if |ρ| >= threshold, "non-monotone" below, "not testable" for NaN (fewer than 3
+    λ)."""
     if not np.isfinite(rho):
         return "not testable (fewer than 3 λ)"
     return "monotone" if abs(rho) >= threshold else "non-monotone"
 
 
 def defect_traces(grid, rows: Sequence[dict]) -> tuple[dict, dict, dict]:
-    """Panels of the defect page, one per (task set, λ), one entry per seed: (probe steps, median defect),
-    (eval steps, test accuracy of the last task to grok) and marks {onset: unified onset, grok: first R98}.
-    rows: lead_rows of the same grid."""
+    """Panels of the defect page, one per (task set, λ), one entry per seed: (probe steps, median
+    defect), (eval steps, test accuracy of the last task to grok) and marks {onset: unified onset,
+    grok: first R98}. rows: lead_rows of the same grid."""
     panels, acc, marks = {}, {}, {}
     for g in grid:
         key, lab = f"{g.task_set} λ={g.weight_decay}", f"s{g.seed}"
@@ -540,9 +555,9 @@ def defect_traces(grid, rows: Sequence[dict]) -> tuple[dict, dict, dict]:
 
 
 def lead_summary(rows: Sequence[dict]) -> list[dict]:
-    """Positive leads under the code's rules (each to its own task set and pairing) and under the unified
-    rule, over the grokked conditions of the λ > 0 runs, with the one-sided sign test of each.
-    rows: lead_rows. Ref: Xu 2026b, defect onset before grokking."""
+    """Positive leads under the code's rules (each to its own task set and pairing) and under the
+    unified rule, over the grokked conditions of the λ > 0 runs, with the one-sided sign test of
+    each. rows: lead_rows. Ref: Xu 2026b, defect onset before grokking."""
     from grokbook.measures.defect import sign_test
 
     grokking = [r for r in rows if not r["control"]]
@@ -577,8 +592,8 @@ def early_firing_text(onset_minus_memorised: Sequence[float], probe_every: int) 
         "the onset typically comes before memorisation"
         if med < 0
         else (
-            "the onset comes right after memorisation, so a positive lead is partly automatic whenever "
-            "grokking is late"
+            "the onset comes right after memorisation, so a positive lead is partly automatic "
+            "whenever grokking is late"
             if med <= 2 * probe_every
             else "the onset comes well after memorisation"
         )
@@ -589,7 +604,8 @@ def early_firing_text(onset_minus_memorised: Sequence[float], probe_every: int) 
 def relative_drift(
     conv: Sequence[dict], iters: int, check_iters: Sequence[int]
 ) -> dict[str, float]:
-    """Per run: the largest |λ(n) − λ(iters)| / |λ(n)| over the check iterations n (convergence_rows)."""
+    """Per run: the largest |λ(n) − λ(iters)| / |λ(n)| over the check iterations n
+    (convergence_rows)."""
     out = {}
     for r in conv:
         base = r[f"iters {iters}"]
@@ -611,10 +627,10 @@ def relative_drift(
 def false_alarm_rows(
     grid, n_max: int = 120, envelope: Optional[dict] = None, spike: Optional[dict] = None
 ) -> list[dict]:
-    """Both detectors on every no-decay control, truncated to the length of its matched grokking runs (the
-    longest λ > 0 run of the same task set and seed; the control's own length if there is none), so that a
-    long control is not judged over more training than the runs it stands beside. One row per control.
-    Ref: Xu 2026b, defect onset before grokking (false-alarm control)."""
+    """Both detectors on every no-decay control, truncated to the length of its matched grokking
+    runs (the longest λ > 0 run of the same task set and seed; the control's own length if there is
+    none), so that a long control is not judged over more training than the runs it stands beside.
+    One row per control. Ref: Xu 2026b, defect onset before grokking (false-alarm control)."""
     envelope, spike = envelope or {}, spike or {}
     out = []
     for g in grid:
@@ -643,8 +659,9 @@ def false_alarm_rows(
 
 
 def run_sign_test(rows: Sequence[dict], key: str = "unified_lead") -> tuple[int, int, float]:
-    """The sign test with runs, not (run, task) conditions, as the units: a run counts by the median lead of
-    its grokked conditions (lead_rows). -> (positive runs, runs with a non-zero median, p)."""
+    """The sign test with runs, not (run, task) conditions, as the units: a run counts by the median
+    lead of its grokked conditions (lead_rows). -> (positive runs, runs with a non-zero median,
+    p)."""
     from grokbook.measures.defect import sign_test
 
     per: dict[tuple, list] = {}

@@ -1,10 +1,12 @@
-"""The shared multitask run grid: dual (add, mul) and tri (add, mul, x²+y²) shared-trunk models over a weight-decay
-sweep and seeds (Xu 2026b §2; Xu 2026c trains the same tri-task model). Every multi.* and holo.* notebook
-asks for this grid by name (`SHARED`), so its runs are trained once and read from the run cache afterwards.
+"""The shared multitask run grid: dual (add, mul) and tri (add, mul, x²+y²) shared-trunk models over
+a weight-decay sweep and seeds (Xu 2026b §2; Xu 2026c trains the same tri-task model). Every multi.*
+and holo.* notebook asks for this grid by name (`SHARED`), so its runs are trained once and read
+from the run cache afterwards.
 
-One config per (task set, λ, seed): per-task heads on the shared LayerNorm'd position-0 vector, summed
-cross-entropy, per-task grok detection (test acc >= 0.98 at 3 consecutive evals), stop once every task grokked.
-λ = `control_weight_decay` runs (the no-decay controls) use `control_seeds` and their own budget `control_steps`.
+One config per (task set, λ, seed): per-task heads on the shared LayerNorm'd position-0 vector,
+summed cross-entropy, per-task grok detection (test acc >= 0.98 at 3 consecutive evals), stop once
+every task grokked. λ = `control_weight_decay` runs (the no-decay controls) use `control_seeds` and
+their own budget `control_steps`.
 """
 
 from __future__ import annotations
@@ -51,8 +53,9 @@ def grid_configs(
     control_steps: int,
     **shared,
 ) -> list[tuple[str, float, int, RunConfig]]:
-    """(task set, λ, seed, config) for every grid point, in a fixed order: task set, then λ, then seed.
-    `shared` holds RunConfig fields common to all runs (p, train_frac, d_model, n_layers, lr, steps, ...).
+    """(task set, λ, seed, config) for every grid point, in a fixed order: task set, then λ, then
+    seed. `shared` holds RunConfig fields common to all runs (p, train_frac, d_model, n_layers, lr,
+    steps, ...).
     """
     unknown = [t for t in task_sets if t not in TASK_SETS]
     if unknown:

@@ -1,8 +1,9 @@
 """Verdict rules of the multitask geometry and timing claims (Xu 2026b): one function per claim.
 
-Each rule takes the measured numbers of its notebook (small mappings keyed by a run or condition label) and
-the thresholds (notebook parameters) and returns a `Verdict` whose `rule` text carries those thresholds.
-Missing values (None or NaN) count as a failed condition, as in the notebooks' tables.
+Each rule takes the measured numbers of its notebook (small mappings keyed by a run or condition
+label) and the thresholds (notebook parameters) and returns a `Verdict` whose `rule` text carries
+those thresholds. Missing values (None or NaN) count as a failed condition, as in the notebooks'
+tables.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def _share(flags) -> float:
 def _verdict(
     rule: str, evidence: Evidence, checks: dict, verdict: str, min_evidence: int = 1
 ) -> Verdict:
-    """The Verdict, "inconclusive" when fewer than min_evidence distinct seeds entered (the labels carry
-    " s<seed>"); the minimum is added to the rule text and the checks."""
+    """The Verdict, "inconclusive" when fewer than min_evidence distinct seeds entered (the labels
+    carry " s<seed>"); the minimum is added to the rule text and the checks."""
     n_seeds = len(seeds_of(evidence.items))
     if min_evidence > 1:
         rule += f"; fewer than {min_evidence} seeds entered: inconclusive"
@@ -70,22 +71,22 @@ def curvature_depth(
     min_evidence: int = 3,
 ) -> Verdict:
     """runs: run label -> {"task_set", "weight_decay", "grokked", "depth_matched", "final_step",
-    "slowest_grok" (step at which its last task grokked, None if not), "drift" (relative change of the
-    deepest Ritz value with more Lanczos steps)}. Judged per task set, on the matched depth:
+    "slowest_grok" (step at which its last task grokked, None if not), "drift" (relative change of
+    the deepest Ritz value with more Lanczos steps)}. Judged per task set, on the matched depth:
     (i) the no-decay runs never grok in >= no_grok_share of them, (ii) their mean depth is below
-    depth_threshold and (iii) comparable to the runs at λ >= comparable_from (ratio of the means within a
-    factor comparable_factor). Reproduced: (i)-(iii) in every task set; partial: (i) in every task set;
-    else not reproduced. Inconclusive when a no-decay run stopped before the slowest grokking run of its
-    task set grokked (its budget, not the missing decay, may explain "never groks"), when the Lanczos
-    estimate moved by more than max_drift, or with fewer than min_evidence no-decay seeds.
-    Ref: Xu 2026b, Hessian curvature depth (figure H18, H7)."""
+    depth_threshold and (iii) comparable to the runs at λ >= comparable_from (ratio of the means
+    within a factor comparable_factor). Reproduced: (i)-(iii) in every task set; partial: (i) in
+    every task set; else not reproduced. Inconclusive when a no-decay run stopped before the slowest
+    grokking run of its task set grokked (its budget, not the missing decay, may explain "never
+    groks"), when the Lanczos estimate moved by more than max_drift, or with fewer than min_evidence
+    no-decay seeds. Ref: Xu 2026b, Hessian curvature depth (figure H18, H7)."""
     rule = (
         f"in every task set, on depths over matched steps: the no-decay runs never grok in ≥ "
-        f"{no_grok_share:.0%} of them, their mean depth is below {depth_threshold:g} and within a factor "
-        f"{comparable_factor:g} of the mean depth at λ ≥ {comparable_from:g}: reproduced; only the first: "
-        "partial; otherwise not reproduced; a no-decay budget shorter than the slowest grok, or a "
-        f"Lanczos drift above {max_drift:.0%}: inconclusive (covariation with λ is reported as Spearman ρ "
-        "and does not enter)"
+        f"{no_grok_share:.0%} of them, their mean depth is below {depth_threshold:g} and within a "
+        f"factor {comparable_factor:g} of the mean depth at λ ≥ {comparable_from:g}: reproduced; "
+        "only the first: partial; otherwise not reproduced; a no-decay budget shorter than the "
+        f"slowest grok, or a Lanczos drift above {max_drift:.0%}: inconclusive (covariation with λ "
+        "is reported as Spearman ρ and does not enter)"
     )
     ctrl = {k: r for k, r in runs.items() if r["weight_decay"] == control_weight_decay}
     sets = sorted({r["task_set"] for r in ctrl.values()})
@@ -142,19 +143,20 @@ def defect_lead(
     false_alarm_max: float,
     min_evidence: int = 3,
 ) -> Verdict:
-    """leads: grokked (run, task) condition -> unified-rule lead (grok − onset; None if the detector never
-    fired); code_leads: the conditions the paper's code counts -> its code-rule lead; control_fired:
-    no-decay run -> whether the detector fired (on the control truncated to its matched runs' length).
-    The weaker of the two rules decides: its share of positive leads >= positive_share and the false-alarm
-    rate strictly below false_alarm_max: reproduced; leads positive but the controls fire as often:
-    partial; otherwise not reproduced. No grokked condition under either rule, no control, or fewer than
-    min_evidence seeds: inconclusive. Ref: Xu 2026b, defect onset before grokking."""
+    """leads: grokked (run, task) condition -> unified-rule lead (grok − onset; None if the detector
+    never fired); code_leads: the conditions the paper's code counts -> its code-rule lead;
+    control_fired: no-decay run -> whether the detector fired (on the control truncated to its
+    matched runs' length). The weaker of the two rules decides: its share of positive leads >=
+    positive_share and the false-alarm rate strictly below false_alarm_max: reproduced; leads
+    positive but the controls fire as often: partial; otherwise not reproduced. No grokked condition
+    under either rule, no control, or fewer than min_evidence seeds: inconclusive. Ref: Xu 2026b,
+    defect onset before grokking."""
     rule = (
-        f"lead > 0 in ≥ {positive_share:.0%} of the grokked (run, task) conditions under the weaker of "
-        "the unified rule and the paper's code rules, and the detector fires on fewer than "
-        f"{false_alarm_max:.0%} of the no-decay controls (truncated to their matched runs' length): "
-        "reproduced; leads positive but the controls fire as often: partial; otherwise not reproduced; "
-        "no grokked condition or no control: inconclusive"
+        f"lead > 0 in ≥ {positive_share:.0%} of the grokked (run, task) conditions under the "
+        "weaker of the unified rule and the paper's code rules, and the detector fires on fewer "
+        f"than {false_alarm_max:.0%} of the no-decay controls (truncated to their matched runs' "
+        "length): reproduced; leads positive but the controls fire as often: partial; otherwise "
+        "not reproduced; no grokked condition or no control: inconclusive"
     )
     share = lambda d: _share(_num(v) > 0 for v in d.values()) if d else math.nan  # noqa: E731
     weaker = min(share(leads), share(code_leads))
@@ -188,18 +190,18 @@ def execution_manifold(
     margin_sd: float = 2.0,
     min_evidence: int = 3,
 ) -> Verdict:
-    """(a) a_real / a_null: centred PC1 share of every attention matrix of the runs at the largest λ and the
-    mean PC1 of its matched random walks; holds if more than most_share of the matrices reach pc1_threshold
-    and the mean real PC1 exceeds the mean null PC1 by more than margin_sd standard deviations of the null
-    over the matrices. (b) b_k99: λ > 0 run -> k_0.99 of the CENTRED full-parameter trajectory PCA (the
-    uncentered k_0.99 is small for any steady drift); holds if every run has k_0.99 <= k99_max. Both:
-    reproduced; one: partial; neither: not reproduced; fewer than min_evidence seeds: inconclusive.
-    Ref: Xu 2026b, execution manifold."""
+    """(a) a_real / a_null: centred PC1 share of every attention matrix of the runs at the largest λ
+    and the mean PC1 of its matched random walks; holds if more than most_share of the matrices
+    reach pc1_threshold and the mean real PC1 exceeds the mean null PC1 by more than margin_sd
+    standard deviations of the null over the matrices. (b) b_k99: λ > 0 run -> k_0.99 of the CENTRED
+    full-parameter trajectory PCA (the uncentered k_0.99 is small for any steady drift); holds if
+    every run has k_0.99 <= k99_max. Both: reproduced; one: partial; neither: not reproduced; fewer
+    than min_evidence seeds: inconclusive. Ref: Xu 2026b, execution manifold."""
     rule = (
-        f"(a) more than {most_share:.0%} of the attention matrices at the largest λ have centred PC1 ≥ "
-        f"{pc1_threshold:g} and their mean PC1 exceeds the matched random walk's by more than "
-        f"{margin_sd:g} sd of the walk over the matrices; (b) centred k_0.99 ≤ {k99_max} in every λ > 0 "
-        "run; both: reproduced; one: partial; neither: not reproduced"
+        f"(a) more than {most_share:.0%} of the attention matrices at the largest λ have centred "
+        f"PC1 ≥ {pc1_threshold:g} and their mean PC1 exceeds the matched random walk's by more "
+        f"than {margin_sd:g} sd of the walk over the matrices; (b) centred k_0.99 ≤ {k99_max} in "
+        "every λ > 0 run; both: reproduced; one: partial; neither: not reproduced"
     )
     real, null = [_num(v) for v in a_real], np.array([_num(v) for v in a_null], dtype=np.float64)
     conc = _share(v >= pc1_threshold for v in real) if real else math.nan
@@ -223,9 +225,9 @@ def execution_manifold(
 def ratio_interval(
     ratios: Mapping[str, Sequence[float]], level: float = 0.95, n_boot: int = 2000, seed: int = 0
 ) -> tuple[float, float, float]:
-    """(mean, lower, upper) of the ratio over runs and checkpoints with a two-level percentile bootstrap:
-    runs (seeds) are resampled, then checkpoints within each drawn run. ratios: run -> per-checkpoint
-    ratios (NaN dropped). NaNs when no value is finite."""
+    """(mean, lower, upper) of the ratio over runs and checkpoints with a two-level percentile
+    bootstrap: runs (seeds) are resampled, then checkpoints within each drawn run. ratios: run ->
+    per-checkpoint ratios (NaN dropped). NaNs when no value is finite."""
     per = [np.array([_num(v) for v in r], dtype=np.float64) for r in ratios.values()]
     per = [r[np.isfinite(r)] for r in per]
     per = [r for r in per if r.size]
@@ -255,21 +257,22 @@ def integrability(
     level: float = 0.95,
     min_evidence: int = 3,
 ) -> Verdict:
-    """rho: ρ of every commutator sample (all runs, checkpoints, modes); ratios: run -> the per-checkpoint
-    median ratio f / f_null(ii) of the total-loss mode (execution basis over the attention-confined random
-    basis; ratio_threshold = 1 is chance). The paper reads ρ ≈ 1 as δ avoiding the execution subspace, which
-    only means something if the basis holds LESS of δ than chance. ρ fails somewhere: not reproduced;
-    the `level` interval of the ratio (runs and checkpoints resampled) below ratio_threshold: reproduced;
-    above it (δ more aligned with the subspace than chance, the opposite reading): not reproduced;
-    containing it (ρ ≈ 1 is the chance value): not supported; fewer than min_evidence seeds: inconclusive.
-    Ref: Xu 2026b, integrability of the commutator defect (figure K)."""
+    """rho: ρ of every commutator sample (all runs, checkpoints, modes); ratios: run -> the
+    per-checkpoint median ratio f / f_null(ii) of the total-loss mode (execution basis over the
+    attention-confined random basis; ratio_threshold = 1 is chance). The paper reads ρ ≈ 1 as δ
+    avoiding the execution subspace, which only means something if the basis holds LESS of δ than
+    chance. ρ fails somewhere: not reproduced; the `level` interval of the ratio (runs and
+    checkpoints resampled) below ratio_threshold: reproduced; above it (δ more aligned with the
+    subspace than chance, the opposite reading): not reproduced; containing it (ρ ≈ 1 is the chance
+    value): not supported; fewer than min_evidence seeds: inconclusive. Ref: Xu 2026b, integrability
+    of the commutator defect (figure K)."""
     mean, lo, hi = ratio_interval(ratios, level)
     rule = (
         f"ρ > {rho_threshold:g} at every commutator sample, and the {level:.0%} interval (runs and "
-        "checkpoints resampled) of the ratio of execution basis to attention-confined random basis lies "
-        f"below {ratio_threshold:g} (δ avoids the subspace more than chance): reproduced; ρ fails or the "
-        f"interval lies above {ratio_threshold:g}: not reproduced; the interval contains "
-        f"{ratio_threshold:g} (ρ ≈ 1 is the chance value): not supported"
+        "checkpoints resampled) of the ratio of execution basis to attention-confined random basis "
+        f"lies below {ratio_threshold:g} (δ avoids the subspace more than chance): reproduced; ρ "
+        f"fails or the interval lies above {ratio_threshold:g}: not reproduced; the interval "
+        f"contains {ratio_threshold:g} (ρ ≈ 1 is the chance value): not supported"
     )
     rho_all = all(_num(r) > rho_threshold for r in rho)
     below, above = hi < ratio_threshold, lo > ratio_threshold
@@ -301,17 +304,17 @@ def per_head_cascade(
     min_partial_runs: int = 2,
     min_evidence: int = 3,
 ) -> Verdict:
-    """spreads: headline run -> (spread of the head commutator peaks inside the window as a share of the
-    first grok step, the same for its drift-keeping null; NaN without a grok step or with fewer than two
-    interior peaks). A run has a cascade if its spread is >= min_spread and above the null's. Share of runs
-    with a cascade >= min_share: reproduced; at least min_partial_runs runs: partial; otherwise not
-    reproduced; no run with a spread or fewer than min_evidence seeds: inconclusive.
-    Ref: Xu 2026b code README (per-head cascade)."""
+    """spreads: headline run -> (spread of the head commutator peaks inside the window as a share of
+    the first grok step, the same for its drift-keeping null; NaN without a grok step or with fewer
+    than two interior peaks). A run has a cascade if its spread is >= min_spread and above the
+    null's. Share of runs with a cascade >= min_share: reproduced; at least min_partial_runs runs:
+    partial; otherwise not reproduced; no run with a spread or fewer than min_evidence seeds:
+    inconclusive. Ref: Xu 2026b code README (per-head cascade)."""
     rule = (
         f"interior head-peak spread ≥ {min_spread:g} of the first grok step and above the "
         f"drift-keeping null's in ≥ {min_share:.0%} of the headline runs: reproduced; in at least "
-        f"{min_partial_runs} runs: partial; otherwise not reproduced; no headline run with a spread: "
-        "inconclusive"
+        f"{min_partial_runs} runs: partial; otherwise not reproduced; no headline run with a "
+        "spread: inconclusive"
     )
     ok = [_num(s) >= min_spread and _num(s) > _num(w) for s, w in spreads.values()]
     share = _share(ok) if ok else 0.0
@@ -349,13 +352,13 @@ def phase_portrait_loop(
     min_evidence: int = 3,
 ) -> Verdict:
     """areas: λ > 0 run -> (λ, loop area, matched random walk's loop area). Spearman ρ(λ, area) <=
-    −spearman_threshold (needs >= 3 distinct λ) and the mean area above the walk's: reproduced; the trend
-    only: partial (a larger area than the walk's alone says nothing about tightening); otherwise not
-    reproduced; fewer than 3 distinct λ or min_evidence seeds: inconclusive.
+    −spearman_threshold (needs >= 3 distinct λ) and the mean area above the walk's: reproduced; the
+    trend only: partial (a larger area than the walk's alone says nothing about tightening);
+    otherwise not reproduced; fewer than 3 distinct λ or min_evidence seeds: inconclusive.
     Ref: Xu 2026b code README (phase portrait)."""
     rule = (
-        f"Spearman ρ(λ, loop area) ≤ −{spearman_threshold:g} over the λ > 0 runs and the mean loop area "
-        "above the matched random walk's: reproduced; the trend only: partial; otherwise not "
+        f"Spearman ρ(λ, loop area) ≤ −{spearman_threshold:g} over the λ > 0 runs and the mean loop "
+        "area above the matched random walk's: reproduced; the trend only: partial; otherwise not "
         "reproduced; fewer than 3 distinct λ: inconclusive"
     )
     real, walk = [_num(v[1]) for v in areas.values()], [_num(v[2]) for v in areas.values()]
@@ -385,22 +388,24 @@ def spectral_edge_cycle(
     min_dip: float,
     min_evidence: int = 3,
 ) -> Verdict:
-    """headline: run at the headline λ -> {"grok": first grok step or None, "real": events, "walk": events of
-    its matched random walk}; controls: no-decay run -> {"grok": the grok step of its matched headline run
-    (the time scale), "real": events}. events: {"gap_min", "comm_peak", "dip", "interior"} (cycle_rows).
-    One rule for runs, walks and controls (cycles.full_cycle): gap minimum and commutator peak within
-    event_tolerance · grok, the peak before grok, a relative g12 dip >= min_dip and an interior minimum.
-    Cycle share >= min_cycle_share, no control with the cycle and the walks' share below the real one:
-    reproduced; the share only: partial; otherwise not reproduced; no headline run grokked or fewer than
-    min_evidence seeds: inconclusive. Ref: Xu 2026b code README (spectral-edge cycle)."""
+    """headline: run at the headline λ -> {"grok": first grok step or None, "real": events, "walk":
+    events of its matched random walk}; controls: no-decay run -> {"grok": the grok step of its
+    matched headline run (the time scale), "real": events}. events: {"gap_min", "comm_peak", "dip",
+    "interior"} (cycle_rows). One rule for runs, walks and controls (cycles.full_cycle): gap minimum
+    and commutator peak within event_tolerance · grok, the peak before grok, a relative g12 dip >=
+    min_dip and an interior minimum. Cycle share >= min_cycle_share, no control with the cycle and
+    the walks' share below the real one: reproduced; the share only: partial; otherwise not
+    reproduced; no headline run grokked or fewer than min_evidence seeds: inconclusive. Ref: Xu
+    2026b code README (spectral-edge cycle)."""
     from grokbook.papers.multitask.cycles import full_cycle
 
     rule = (
-        f"a cycle (gap minimum and commutator peak within {event_tolerance:g} × the grok step, the peak "
-        f"before grok, a relative g12 dip ≥ {min_dip:g} and the minimum inside the searched window) in "
-        f"≥ {min_cycle_share:.0%} of the headline runs, in no no-decay control (same rule, the matched "
-        "run's grok step as the time scale) and less often in the matched random walks: reproduced; "
-        "the first only: partial; otherwise not reproduced; no headline run grokked: inconclusive"
+        f"a cycle (gap minimum and commutator peak within {event_tolerance:g} × the grok step, the "
+        f"peak before grok, a relative g12 dip ≥ {min_dip:g} and the minimum inside the searched "
+        f"window) in ≥ {min_cycle_share:.0%} of the headline runs, in no no-decay control (same "
+        "rule, the matched run's grok step as the time scale) and less often in the matched random "
+        "walks: reproduced; the first only: partial; otherwise not reproduced; no headline run "
+        "grokked: inconclusive"
     )
     cyc = lambda d, tag: full_cycle(d[tag], d["grok"], event_tolerance, min_dip)  # noqa: E731
     real = _share(cyc(d, "real") for d in headline.values())
@@ -429,8 +434,9 @@ def spectral_edge_cycle(
 
 
 def order_shares(statuses: Mapping[str, tuple[float, str]], order_weight_decay: float) -> dict:
-    """Shares of the order statuses: support and contradict among the runs at order_weight_decay, support
-    among all runs in which every task grokked (0 where there is no run), and both run counts."""
+    """Shares of the order statuses: support and contradict among the runs at order_weight_decay,
+    support among all runs in which every task grokked (0 where there is no run), and both run
+    counts."""
     share = lambda sts, s: _share(x == s for x in sts) if sts else 0.0  # noqa: E731
     head = [s for lam, s in statuses.values() if lam == order_weight_decay]
     grokking = [s for _, s in statuses.values() if s != "missing"]
@@ -454,21 +460,21 @@ def staggered_order(
     paper_profile: bool = True,
     min_evidence: int = 3,
 ) -> Verdict:
-    """statuses: λ > 0 run -> (λ, order status under R98: "support", "tie", "contradict" or "missing").
-    Support in >= headline_min_share of the runs at order_weight_decay and in >= all_min_share of the runs
-    in which every task grokked: reproduced; contradiction in more than 1 − headline_min_share of the
-    headline runs: not reproduced; support or tie (a weak order, no pair reversed) in >= headline_min_share
-    of the headline runs: partial (the paper's own dual steps, one eval apart, land here); otherwise
-    inconclusive. The order was observed at the paper's
-    configuration only, so any other profile records inconclusive (`rule_verdict` in the notebook's numbers
-    keeps what the rule alone gives). Ref: Xu 2026b abstract, accuracy figures."""
+    """statuses: λ > 0 run -> (λ, order status under R98: "support", "tie", "contradict" or
+    "missing"). Support in >= headline_min_share of the runs at order_weight_decay and in >=
+    all_min_share of the runs in which every task grokked: reproduced; contradiction in more than 1
+    − headline_min_share of the headline runs: not reproduced; support or tie (a weak order, no pair
+    reversed) in >= headline_min_share of the headline runs: partial (the paper's own dual steps,
+    one eval apart, land here); otherwise inconclusive. The order was observed at the paper's
+    configuration only, so any other profile records inconclusive (`rule_verdict` in the notebook's
+    numbers keeps what the rule alone gives). Ref: Xu 2026b abstract, accuracy figures."""
     rule = (
-        f"the order mul → x²+y² → add is supported (ties within {tie_within:g} steps do not count) in "
-        f"≥ {headline_min_share:.0%} of the λ = {order_weight_decay:g} runs and in ≥ {all_min_share:.0%} "
-        f"of all runs in which every task grokked: reproduced; more than {1 - headline_min_share:.0%} of "
-        "the headline runs contradict it: not reproduced; support or tie (no pair reversed) in "
-        f"≥ {headline_min_share:.0%} of the headline runs: partial; otherwise inconclusive; profiles "
-        "other than the paper's record inconclusive"
+        f"the order mul → x²+y² → add is supported (ties within {tie_within:g} steps do not count) "
+        f"in ≥ {headline_min_share:.0%} of the λ = {order_weight_decay:g} runs and in ≥ "
+        f"{all_min_share:.0%} of all runs in which every task grokked: reproduced; more than "
+        f"{1 - headline_min_share:.0%} of the headline runs contradict it: not reproduced; support "
+        f"or tie (no pair reversed) in ≥ {headline_min_share:.0%} of the headline runs: partial; "
+        "otherwise inconclusive; profiles other than the paper's record inconclusive"
     )
     sh = order_shares(statuses, order_weight_decay)
     ok_head = sh["headline support"] >= headline_min_share

@@ -28,8 +28,9 @@ PAPER_ORDER = ("mul", "x2_y2", "add")  # Xu 2026b multi.staggered-order: mul →
 
 
 def order_string(times: dict[str, Optional[float]], tie_within: float) -> str:
-    """Tasks sorted by grok time, joined by " → " (later by more than `tie_within`) or " = " (a tie);
-    tasks that never grokked come last as "never(op)". {"add": 1500, "mul": 1450} -> "mul = add" (tie 100).
+    """Tasks sorted by grok time, joined by " → " (later by more than `tie_within`) or " = " (a
+    tie); tasks that never grokked come last as "never(op)". {"add": 1500, "mul": 1450} -> "mul =
+    add" (tie 100).
     """
     done = sorted((t, op) for op, t in times.items() if t is not None)
     out = ""
@@ -40,8 +41,9 @@ def order_string(times: dict[str, Optional[float]], tie_within: float) -> str:
 
 
 def pair_relation(t_first: Optional[float], t_second: Optional[float], tie_within: float) -> str:
-    """How a pair of grok times relates to the expected order first ≤ second: "support" (first earlier by
-    more than tie_within), "tie" (|Δ| ≤ tie_within), "contradict" (second earlier by more), "missing".
+    """How a pair of grok times relates to the expected order first ≤ second: "support" (first
+    earlier by more than tie_within), "tie" (|Δ| ≤ tie_within), "contradict" (second earlier by
+    more), "missing".
     """
     if t_first is None or t_second is None:
         return "missing"
@@ -55,8 +57,9 @@ def order_status(
     tie_within: float = 100.0,
 ) -> str:
     """One run's verdict on the expected order over the consecutive pairs of the tasks it has
-    (tri: mul–x2_y2, x2_y2–add; dual: mul–add): "contradict" if any pair is reversed, else "missing" if a task
-    never grokked, else "tie" if any pair ties, else "support". Ref: Xu 2026b, multi.staggered-order, Verdict.
+    (tri: mul–x2_y2, x2_y2–add; dual: mul–add): "contradict" if any pair is reversed, else "missing"
+    if a task never grokked, else "tie" if any pair ties, else "support". Ref: Xu 2026b,
+    multi.staggered-order, Verdict.
     """
     ops = [op for op in expected if op in times]
     rel = [pair_relation(times[a], times[b], tie_within) for a, b in zip(ops, ops[1:])]
@@ -69,7 +72,8 @@ def order_status(
 def delays(
     times: dict[str, Optional[float]], expected: Sequence[str] = PAPER_ORDER
 ) -> dict[str, Optional[float]]:
-    """t_b − t_a for every ordered pair (a before b in `expected`) of the tasks present, e.g. "add−mul"."""
+    """t_b − t_a for every ordered pair (a before b in `expected`) of the tasks present, e.g.
+    "add−mul"."""
     ops = [op for op in expected if op in times]
     return {
         f"{b}−{a}": (None if times[a] is None or times[b] is None else float(times[b] - times[a]))
@@ -84,9 +88,9 @@ def delays(
 def interpolated_crossing(
     steps: np.ndarray, acc: np.ndarray, level: float = 0.5
 ) -> Optional[float]:
-    """Step of the last upward crossing of `level`, linearly interpolated between the two evals around it
-    (so it is not tied to the eval grid); steps[0] if acc never is below level, None if it ends below.
-    steps, acc [E]. Ref: Xu 2026b, multi.staggered-order, eval-resolution null."""
+    """Step of the last upward crossing of `level`, linearly interpolated between the two evals
+    around it (so it is not tied to the eval grid); steps[0] if acc never is below level, None if it
+    ends below. steps, acc [E]. Ref: Xu 2026b, multi.staggered-order, eval-resolution null."""
     s, a = np.asarray(steps, dtype=np.float64), np.asarray(acc, dtype=np.float64)
     below = np.flatnonzero(a < level)
     if below.size == 0:
@@ -119,10 +123,11 @@ class LogisticFit:
 def logistic_crossing(
     steps: np.ndarray, acc: np.ndarray, level: float = 0.5
 ) -> Optional[LogisticFit]:
-    """Fit a 4-parameter logistic to a test-accuracy curve and return where it crosses `level` (the continuous
-    grok time). Started from the interpolated crossing; None if the curve never crosses or the least-squares fit
-    does not converge (counted as a missing time, never replaced by another estimate). steps, acc [E].
-    Ref: Xu 2026b, multi.staggered-order, Nulls (eval-resolution null)."""
+    """Fit a 4-parameter logistic to a test-accuracy curve and return where it crosses `level` (the
+    continuous grok time). Started from the interpolated crossing; None if the curve never crosses
+    or the least-squares fit does not converge (counted as a missing time, never replaced by another
+    estimate). steps, acc [E]. Ref: Xu 2026b, multi.staggered-order, Nulls (eval-resolution
+    null)."""
     s, a = np.asarray(steps, dtype=np.float64), np.asarray(acc, dtype=np.float64)
     t_start = interpolated_crossing(s, a, level)
     if t_start is None or len(s) < 5:
@@ -153,8 +158,9 @@ def logistic_crossing(
 
 
 def head_cosines(thetas: np.ndarray, cfg) -> dict[str, np.ndarray]:
-    """cos between the flattened weight matrices (p × d each) of every pair of task heads, at every θ.
-    thetas [S, P] (e.g. run.snapshots["all"]) -> {"add·mul": [S], ...}. Ref: Xu 2026b, multi.staggered-order.
+    """cos between the flattened weight matrices (p × d each) of every pair of task heads, at every
+    θ. thetas [S, P] (e.g. run.snapshots["all"]) -> {"add·mul": [S], ...}. Ref: Xu 2026b,
+    multi.staggered-order.
     """
     off, (T, V, d) = param_layout(cfg)["heads.weight"]
     H = np.asarray(thetas, dtype=np.float64)[:, off : off + T * V * d].reshape(
@@ -170,7 +176,8 @@ def head_cosines(thetas: np.ndarray, cfg) -> dict[str, np.ndarray]:
 
 def chance_cosine(n: int) -> float:
     """1/sqrt(n): the typical |cos| of two independent random directions in R^n (the head-cosine
-    baseline with n = d·p; the exact mean |cos| of Gaussian vectors is sqrt(2/(π n)) ≈ 0.80/sqrt(n)).
+    baseline with n = d·p; the exact mean |cos| of Gaussian vectors is sqrt(2/(π n)) ≈
+    0.80/sqrt(n)).
     """
     return 1.0 / math.sqrt(n)
 
@@ -190,8 +197,8 @@ def fit_exponential(x, y) -> Callable:
 
 
 def fit_reciprocal(x, y) -> Callable:
-    """t = a/(λ + b) + c (a > 0, λ + b > 0, c ≥ 0), least squares in log t so that every model is fitted in
-    the same space -> predictor. Needs >= 3 distinct λ."""
+    """t = a/(λ + b) + c (a > 0, λ + b > 0, c ≥ 0), least squares in log t so that every model is
+    fitted in the same space -> predictor. Needs >= 3 distinct λ."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     res = lambda q: np.log(q[0] / (x + q[1]) + q[2]) - np.log(y)  # noqa: E731
     lo_b = -float(x.min()) + 1e-6 * float(x.max())
@@ -211,9 +218,10 @@ GROKTIME_MODELS: dict[str, tuple[Callable, int]] = {  # name -> (fitter, number 
 
 
 def loo_log_error(x, y, fitter: Callable, n_params: int) -> float:
-    """Leave-one-λ-out error: for every distinct x, fit on the other x values and predict the held-out points;
-    the RMS of log y − log ŷ over all points. NaN if some fold has fewer distinct x than parameters.
-    x, y [n]. Ref: Xu 2026b, multi.wd-groktime-powerlaw, Nulls (one metric for every model)."""
+    """Leave-one-λ-out error: for every distinct x, fit on the other x values and predict the
+    held-out points; the RMS of log y − log ŷ over all points. NaN if some fold has fewer distinct x
+    than parameters. x, y [n]. Ref: Xu 2026b, multi.wd-groktime-powerlaw, Nulls (one metric for
+    every model)."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     errs = []
     for v in np.unique(x):
@@ -242,7 +250,8 @@ def is_decreasing(values) -> bool:
 
 @dataclass(frozen=True)
 class ShapeTest:
-    """Linear vs quadratic fit of an observable against u = log λ, compared by a likelihood ratio."""
+    """Linear vs quadratic fit of an observable against u = log λ, compared by a likelihood
+    ratio."""
 
     lr_stat: float  # n·log(RSS_linear / RSS_quadratic), ~ χ²(1) under the linear model
     p_value: float
@@ -252,8 +261,9 @@ class ShapeTest:
 
 
 def quadratic_log_test(x, y) -> ShapeTest:
-    """Quadratic-in-log-x vs linear-in-log-x least squares, Gaussian likelihood-ratio test with 1 d.o.f.
-    x > 0, y [n], n >= 4 and >= 3 distinct x. Ref: Xu 2026b, multi.wd-phase-structure, Protocol."""
+    """Quadratic-in-log-x vs linear-in-log-x least squares, Gaussian likelihood-ratio test with 1
+    d.o.f. x > 0, y [n], n >= 4 and >= 3 distinct x. Ref: Xu 2026b, multi.wd-phase-structure,
+    Protocol."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if x.size < 4 or np.unique(x).size < 3:
         raise ValueError(
@@ -281,8 +291,9 @@ def quadratic_log_test(x, y) -> ShapeTest:
 def continuous_times(
     run, level: float = 0.5, method: str = "logistic"
 ) -> dict[str, Optional[float]]:
-    """Continuous grok time of every task of a run: the `level` crossing of a logistic fit ("logistic") or of
-    the interpolated curve ("interpolated") of its test accuracy. Run -> {op: step or None}."""
+    """Continuous grok time of every task of a run: the `level` crossing of a logistic fit
+    ("logistic") or of the interpolated curve ("interpolated") of its test accuracy. Run -> {op:
+    step or None}."""
     out = {}
     for t, op in enumerate(run.config.ops):
         if method == "interpolated":
@@ -296,9 +307,10 @@ def continuous_times(
 def order_rows(
     grid, tie_within: float, level: float = 0.5, expected: Sequence[str] = PAPER_ORDER
 ) -> list[dict]:
-    """One row per grid run (GridRun from grokbook.papers.multitask.grids): task set, λ, seed, the R98 step of every task
-    ("R98 op"), its order string, status and delays, and the same under the logistic and interpolated
-    `level` crossings ("<basis> status"). Ref: Xu 2026b, multi.staggered-order, Protocol."""
+    """One row per grid run (GridRun from grokbook.papers.multitask.grids): task set, λ, seed, the
+    R98 step of every task ("R98 op"), its order string, status and delays, and the same under the
+    logistic and interpolated `level` crossings ("<basis> status"). Ref: Xu 2026b,
+    multi.staggered-order, Protocol."""
     rows = []
     for g in grid:
         bases = {
@@ -323,8 +335,8 @@ def order_rows(
 
 def kstar_of(run, k_max: int, n_max: int = 100, threshold: float = 0.90) -> Optional[int]:
     """The code's reconstruction threshold k* of one run: uncentered full-parameter trajectory PCA
-    (grokbook.compression), θ_k = θ_0 + B_kB_kᵀΔ for k = 1..k_max, smallest k with every task's test accuracy
-    >= threshold; None if none. Ref: Xu 2026b, multi.reconstruction-threshold, Protocol."""
+    (grokbook.compression), θ_k = θ_0 + B_kB_kᵀΔ for k = 1..k_max, smallest k with every task's test
+    accuracy >= threshold; None if none. Ref: Xu 2026b, multi.reconstruction-threshold, Protocol."""
     from grokbook.measures import compression as cp
     from grokbook.training.train import accuracy_of
 
@@ -346,11 +358,12 @@ def phase_rows(
     n_max_defect: int = 120,
     envelope: Optional[dict] = None,
 ) -> list[dict]:
-    """One row per grid run with the four observables of the composite claim: grok time (mean R98 over the
-    tasks; None if a task never grokked), curvature depth (min over ≤ n_checkpoints of the total-loss Hessian's
-    bottom Ritz value, geometry.curvature_rows), k* (kstar_of, grokked runs only) and the defect
-    lead (envelope onset of the probed total-loss defect vs the first task's R98: lead and lead/grok,
-    geometry.lead_rows). Ref: Xu 2026b, multi.wd-phase-structure, Protocol."""
+    """One row per grid run with the four observables of the composite claim: grok time (mean R98
+    over the tasks; None if a task never grokked), curvature depth (min over ≤ n_checkpoints of the
+    total-loss Hessian's bottom Ritz value, geometry.curvature_rows), k* (kstar_of, grokked runs
+    only) and the defect lead (envelope onset of the probed total-loss defect vs the first task's
+    R98: lead and lead/grok, geometry.lead_rows). Ref: Xu 2026b, multi.wd-phase-structure,
+    Protocol."""
     from grokbook.papers.multitask.geometry import curvature_rows, depth, lead_rows
 
     rows = []
@@ -381,8 +394,8 @@ def phase_rows(
 
 
 def extremum_position(lams, values, kind: str = "min") -> Optional[float]:
-    """λ at which the per-λ values are smallest ("min") or largest ("max"); NaNs ignored, None if all NaN.
-    lams [k] (distinct, sorted), values [k]."""
+    """λ at which the per-λ values are smallest ("min") or largest ("max"); NaNs ignored, None if
+    all NaN. lams [k] (distinct, sorted), values [k]."""
     v = np.asarray(values, dtype=np.float64)
     if np.isnan(v).all():
         return None
@@ -392,9 +405,9 @@ def extremum_position(lams, values, kind: str = "min") -> Optional[float]:
 def within_grid_points(
     lams: Sequence[float], found: Optional[float], targets: Sequence[float], tol: int = 1
 ) -> bool:
-    """Whether `found` lies within `tol` grid positions of the nearest target λ on the sorted grid `lams`
-    (targets outside the grid are placed at their nearest grid point). Ref: Xu 2026b, multi.wd-phase-structure,
-    Verdict ("positions of the extrema agree within one grid point")."""
+    """Whether `found` lies within `tol` grid positions of the nearest target λ on the sorted grid
+    `lams` (targets outside the grid are placed at their nearest grid point). Ref: Xu 2026b,
+    multi.wd-phase-structure, Verdict ("positions of the extrema agree within one grid point")."""
     if found is None:
         return False
     grid = np.sort(np.asarray(lams, dtype=np.float64))
@@ -403,8 +416,8 @@ def within_grid_points(
 
 
 def shape_summary(x, y) -> dict:
-    """Trend of an observable y against λ = x over runs (NaNs dropped): Spearman ρ (>= 3 distinct λ) and the
-    quadratic-in-log λ test (>= 4 points at >= 3 λ); NaN where undefined. x, y [n] -> dict.
+    """Trend of an observable y against λ = x over runs (NaNs dropped): Spearman ρ (>= 3 distinct λ)
+    and the quadratic-in-log λ test (>= 4 points at >= 3 λ); NaN where undefined. x, y [n] -> dict.
     Ref: Xu 2026b, multi.wd-phase-structure, Protocol."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     keep = ~np.isnan(y)
@@ -429,9 +442,10 @@ def shape_summary(x, y) -> dict:
 def single_task_configs(
     grid_params: dict, ops: Sequence[str], seeds: Sequence[int], weight_decay: float
 ):
-    """Single-task models of the per-task difficulty null: the grid's tri config at `weight_decay` for every
-    seed with only the head list changed to one op. grid_params: the shared grid's parameters
-    (grids.SHARED.pick). -> [RunConfig], seeds outer, ops inner. Ref: Xu 2026b (staggered order)."""
+    """Single-task models of the per-task difficulty null: the grid's tri config at `weight_decay`
+    for every seed with only the head list changed to one op. grid_params: the shared grid's
+    parameters (grids.SHARED.pick). -> [RunConfig], seeds outer, ops inner. Ref: Xu 2026b (staggered
+    order)."""
     import dataclasses
 
     from grokbook.papers.multitask.grids import grid_configs
@@ -469,8 +483,8 @@ def single_task_rows(runs, seeds: Sequence[int], tie_within: float) -> list[dict
 def paper_comparison(
     rows: Sequence[dict], paper_steps: dict, weight_decay: float, tie_within: float
 ) -> list[dict]:
-    """The paper's order and status (from its R98 steps, {"tri 42": {op: step}}) beside ours at the same λ.
-    rows: order_rows."""
+    """The paper's order and status (from its R98 steps, {"tri 42": {op: step}}) beside ours at the
+    same λ. rows: order_rows."""
     ours = {f"{r['task_set']} {r['seed']}": r for r in rows if r["weight_decay"] == weight_decay}
     return [
         {
@@ -485,7 +499,8 @@ def paper_comparison(
 
 
 def head_cosine_panels(runs) -> dict[str, dict[str, tuple]]:
-    """Per grid run: cos between every pair of task heads at every full-parameter snapshot (head_cosines)."""
+    """Per grid run: cos between every pair of task heads at every full-parameter snapshot
+    (head_cosines)."""
     return {
         f"{g.task_set} s{g.seed}": {
             pair: (g.run.snapshot_steps, c)
