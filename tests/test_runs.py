@@ -8,25 +8,12 @@ import pytest
 
 import grokbook.training.cache as runs
 from grokbook.training.config import RunConfig
+from tiny import tiny as tiny_config
 from grokbook.training.cache import load_or_train, run_key
 
 
 def tiny(**kw) -> RunConfig:
-    base = dict(
-        p=11,
-        ops=("add",),
-        d_model=16,
-        n_heads=2,
-        d_ff=32,
-        n_layers=1,
-        batch_size=32,
-        lr=3e-3,
-        steps=20,
-        eval_every=10,
-        snapshot_every=10,
-        stop_on_grok=False,
-    )
-    return RunConfig(**(base | kw))
+    return tiny_config(**(dict(steps=20) | kw))
 
 
 @pytest.fixture

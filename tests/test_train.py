@@ -13,6 +13,7 @@ from torch import nn
 
 import grokbook.training.train as train
 from grokbook.training.config import RunConfig
+from tiny import tiny as tiny_config
 from grokbook.training.train import first_sustained
 from grokbook.training.model import forward
 from grokbook.errors import ConfigError
@@ -22,22 +23,7 @@ from grokbook.training.train import derived_seed, train_stack
 
 
 def tiny(**kw) -> RunConfig:
-    base = dict(
-        p=11,
-        ops=("add",),
-        d_model=16,
-        n_heads=2,
-        d_ff=32,
-        n_layers=1,
-        batch_size=32,
-        lr=3e-3,
-        steps=40,
-        eval_every=10,
-        snapshot_every=10,
-        stop_on_grok=False,
-        snapshot_groups=("attn",),
-    )
-    return RunConfig(**(base | kw))
+    return tiny_config(**(dict(snapshot_groups=("attn",)) | kw))
 
 
 def fit(cfgs, **kw):
