@@ -149,3 +149,23 @@ def test_helpers_and_tables(tmp_path, monkeypatch):
     assert d[0]["grok_add"] is None and d[0]["grok"] is None and d[0]["cap"] == 20
     t = task_rows(d)
     assert [x["op"] for x in t] == ["dual add", "dual mul"] and t[0]["arm"] == "delete (own)"
+
+
+def test_hooked_runs_are_keyed_by_their_own_row_not_their_position():
+    """The cache key of a hooked run comes from what the hook does to that run (row_key), so the
+    same run gets the same key whatever its position in the caller's list."""
+    import torch
+
+    from grokbook.papers.curvature.interventions import CurvatureKicks, SubspaceSuppression
+    from grokbook.papers.multitask.deletion import MatchedNormShrink
+    from grokbook.training.cache import hook_keys
+
+    bases = torch.linalg.qr(torch.randn(2, 12, 3)).Q
+    swapped = bases.flip(0)
+    hooks = [(SubspaceSuppression(bases, [0.5, 1.0]), SubspaceSuppression(swapped, [1.0, 0.5])),
+             (MatchedNormShrink(bases, 0.3), MatchedNormShrink(swapped, 0.3)),
+             (CurvatureKicks(bases, [1.0, 2.0], [7, 8]),
+              CurvatureKicks(swapped, [2.0, 1.0], [8, 7]))]
+    for a, b in hooks:
+        ka, kb = hook_keys(a, 2), hook_keys(b, 2)
+        assert ka == kb[::-1] and ka[0] != ka[1] and all(i is None for _, i in ka)

@@ -86,7 +86,12 @@ class SubspaceSuppression:
                                 + self.strengths.numpy().tobytes()).hexdigest()[:16]
         where = "" if self.region is None else f":region={_digest(self.region.numpy())}"
         self.key = f"suppress:{part}:start={start}:{label}:{digest}{where}"
+        self._row = f"suppress:{part}:start={start}:{label}{where}"
         self._dev: dict = {}
+
+    def row_key(self, i: int) -> str:
+        """What the hook does to run i (its basis and strength), for the run cache key."""
+        return f"{self._row}:{_digest(self.bases[i].numpy(), self.strengths[i:i + 1].numpy())}"
 
     def __call__(self, step: int, grad: Tensor, view: StackView) -> None:
         if step < self.start:
@@ -165,11 +170,17 @@ class CurvatureKicks:
         self.arm, self.start, self.every, self.samples, self.eta = arm, start, every, samples, eta
         self.rand_scale, self.seed_offset = rand_scale, seed_offset
         digest = _digest(self.bases.numpy(), self.alphas.numpy(), np.array(self.seeds))
-        self.key = (f"kick:{arm}:start={start}:every={every}:K={samples}:eta={eta}:"
-                    f"rand={rand_scale}+{seed_offset}:{label}:{digest}")
+        self._row = (f"kick:{arm}:start={start}:every={every}:K={samples}:eta={eta}:"
+                     f"rand={rand_scale}+{seed_offset}:{label}")
+        self.key = f"{self._row}:{digest}"   # names the kick log of the whole stack
         self.log_dir = None if log_dir is None else Path(log_dir)
         self.log: list[dict] = []
         self._dev: dict = {}
+
+    def row_key(self, i: int) -> str:
+        """What the hook does to run i (its basis, α and seed), for the run cache key."""
+        row = (self.bases[i].numpy(), self.alphas[i:i + 1].numpy(), np.array(self.seeds[i:i + 1]))
+        return f"{self._row}:{_digest(*row)}"
 
     def __call__(self, step: int, grad: Tensor, view: StackView) -> None:
         pass                       # kicks move θ after the step; the gradient is left alone

@@ -68,8 +68,13 @@ class _FractionHook:
         if not 0 <= f <= 1:
             raise ValueError(f"f={f}: must lie in [0, 1]")
         self.bases, self.f, self.start = bases.float(), float(f), start
-        self.key = f"{self.kind}:f={self.f}:start={start}:{label}:{_digest(self.bases.numpy())}"
+        self._row = f"{self.kind}:f={self.f}:start={start}:{label}"
+        self.key = f"{self._row}:{_digest(self.bases.numpy())}"
         self._dev: dict = {}
+
+    def row_key(self, i: int) -> str:
+        """What the hook does to run i (its basis), for the run cache key."""
+        return f"{self._row}:{_digest(self.bases[i].numpy())}"
 
 
 class MatchedNormShrink(_FractionHook):
