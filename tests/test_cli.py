@@ -525,3 +525,25 @@ def test_reproduce_runs_claims_that_read_other_ledgers_last(monkeypatch):
     monkeypatch.setattr(execute, "run_claim", lambda cid, prof: order.append(cid))
     execute.reproduce("smoke", None, force=False, plan=False, jobs=2)
     assert sorted(order[:2]) == sorted(c.id for c in plain) and order[2] == composite.id
+
+
+def test_a_modulus_too_large_for_the_machine_is_refused_before_any_allocation(capsys):
+    from grokbook.training.tasks import max_modulus
+
+    err = error_of(capsys, "run", CLAIM, "-p", "p", "10000019")
+    assert "p=10000019 is out of range" in err and f"at most {max_modulus():,}" in err
+    assert 1000 < max_modulus() < 10_000_019
+
+
+def test_the_same_seed_twice_is_refused(capsys):
+    assert "seeds=[1, 1] lists a seed twice" in error_of(capsys, "run", CLAIM, "-p", "seeds", "[1, 1]")
+
+
+@pytest.mark.parametrize("p", [53, 59])
+def test_every_claim_resolves_its_parameters_at_other_primes(p):
+    """The parameters each claim's runner checks (shared run fields, ops, seeds) accept another prime;
+    a default tied to p = 97 that a run config would reject shows up here."""
+    for claim in registry.claims():
+        if claim.notebook:
+            execute.resolve(claim.id, "smoke", [("p", str(p))])
+            execute.resolve(claim.id, "paper", [("p", str(p))])

@@ -226,3 +226,11 @@ def test_stop_step_and_cut_at_stop():
     np.testing.assert_array_equal(cut.probes["defect"], [[1.0, 2.0], [3.0, 4.0]])
     assert cut_at_stop(run, last_step=200).snapshot_steps.tolist() == [0, 100, 200]
     assert run.snapshots["attn"].shape[0] == 8  # the original is untouched
+
+
+def test_expanding_pc1_on_short_trajectories():
+    rng = np.random.default_rng(0)
+    ts, shares = expanding_pc1(rng.standard_normal((3, 6)))
+    assert list(ts) == [3] and len(shares) == 1 and 0 < shares[0] <= 1   # never t > T
+    ts, shares = expanding_pc1(rng.standard_normal((1, 6)))
+    assert len(ts) == 0 and len(shares) == 0

@@ -115,6 +115,9 @@ def check_parameters(values: dict) -> None:
         raise ConfigError(
             f"seeds={seeds!r} must be a non-empty list of integers >= 0, e.g. [7, 8, 9]"
         )
+    for name, value in values.items():   # the same seed twice would train the same run twice
+        if name.endswith("seeds") and isinstance(value, list) and len(set(value)) != len(value):
+            raise ConfigError(f"{name}={value!r} lists a seed twice; give distinct seeds")
     if not isinstance(ops, list) or not ops:
         raise ConfigError(f"ops={ops!r} must be a list of operation names, e.g. [add, mul]")
     shared = {k: values[k] for k in SHARED_FIELDS if k in values}

@@ -111,10 +111,12 @@ def step_norms(traj: np.ndarray) -> np.ndarray:
 def expanding_pc1(
     traj: np.ndarray, n_points: int = 15, min_len: int = 5
 ) -> tuple[np.ndarray, np.ndarray]:
-    """PC1 share of the first t snapshots for evenly spaced t (Xu 2026a figF).
-    traj [T, n] -> (t values [k], shares [k])."""
+    """PC1 share of the first t snapshots for evenly spaced t from min_len (or T, if shorter) to T
+    (Xu 2026a figF). traj [T, n] -> (t values [k], shares [k]); empty for fewer than 2 snapshots."""
     T = len(traj)
-    ts = np.unique(np.linspace(max(min_len, T // n_points), T, n_points).astype(int))
+    if T < 2:
+        return np.array([], dtype=int), np.array([])
+    ts = np.unique(np.linspace(min(max(min_len, T // n_points), T), T, n_points).astype(int))
     return ts, np.array([pc1_share(traj[:t]) for t in ts])
 
 
