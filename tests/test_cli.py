@@ -154,6 +154,8 @@ def test_claims_json_covers_every_registered_claim_and_notebook(capsys):
     assert len(ids) > 40 and len(ids) == len(set(ids))
     assert ids == [c.id for c in registry.claims()]
     assert {r["status"] for r in rows} <= {"pending", "run", "not run"}
+    keys = {"verdict", "evidence_n", "evidence", "profile", "stale", "parameters", "rule"}
+    assert all(keys <= set(r) for r in rows)
     root = execute.project_root()
     registered = {c.notebook for c in registry.claims() if c.notebook}
     on_disk = {
@@ -547,3 +549,11 @@ def test_every_claim_resolves_its_parameters_at_other_primes(p):
         if claim.notebook:
             execute.resolve(claim.id, "smoke", [("p", str(p))])
             execute.resolve(claim.id, "paper", [("p", str(p))])
+
+
+def test_claims_table_explains_the_five_verdicts(capsys):
+    assert cli.main(["claims"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:5] == ["claim", "verdict", "evidence", "profile", "stale"]
+    assert all(f"{v}: " in out for v in ("reproduced", "partial", "not reproduced", "not supported",
+                                           "inconclusive"))

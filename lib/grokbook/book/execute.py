@@ -576,3 +576,6 @@ def print_claims(as_json: bool) -> None:
             f"{r['id']:38} {r['verdict'] or r['status']:15} {n:10} {r['profile'] or '-':13} "
             f"{stale:5} {r['our_value'] or '-'}"
         )
+    from grokbook.papers.verdict import MEANING
+
+    print("\nverdicts: " + "; ".join(f"{v}: {m}" for v, m in MEANING.items()))
