@@ -538,13 +538,15 @@ def test_a_modulus_too_large_for_the_machine_is_refused_before_any_allocation(ca
 
 
 def test_the_same_seed_twice_is_refused(capsys):
-    assert "seeds=[1, 1] lists a seed twice" in error_of(capsys, "run", CLAIM, "-p", "seeds", "[1, 1]")
+    assert "seeds=[1, 1] lists a seed twice" in error_of(
+        capsys, "run", CLAIM, "-p", "seeds", "[1, 1]"
+    )
 
 
 @pytest.mark.parametrize("p", [53, 59])
 def test_every_claim_resolves_its_parameters_at_other_primes(p):
-    """The parameters each claim's runner checks (shared run fields, ops, seeds) accept another prime;
-    a default tied to p = 97 that a run config would reject shows up here."""
+    """The parameters each claim's runner checks (shared run fields, ops, seeds) accept another
+    prime; a default tied to p = 97 that a run config would reject shows up here."""
     for claim in registry.claims():
         if claim.notebook:
             execute.resolve(claim.id, "smoke", [("p", str(p))])
@@ -555,5 +557,7 @@ def test_claims_table_explains_the_five_verdicts(capsys):
     assert cli.main(["claims"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].split()[:5] == ["claim", "verdict", "evidence", "profile", "stale"]
-    assert all(f"{v}: " in out for v in ("reproduced", "partial", "not reproduced", "not supported",
-                                           "inconclusive"))
+    assert all(
+        f"{v}: " in out
+        for v in ("reproduced", "partial", "not reproduced", "not supported", "inconclusive")
+    )

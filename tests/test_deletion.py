@@ -162,10 +162,11 @@ def test_hooked_runs_are_keyed_by_their_own_row_not_their_position():
 
     bases = torch.linalg.qr(torch.randn(2, 12, 3)).Q
     swapped = bases.flip(0)
-    hooks = [(SubspaceSuppression(bases, [0.5, 1.0]), SubspaceSuppression(swapped, [1.0, 0.5])),
-             (MatchedNormShrink(bases, 0.3), MatchedNormShrink(swapped, 0.3)),
-             (CurvatureKicks(bases, [1.0, 2.0], [7, 8]),
-              CurvatureKicks(swapped, [2.0, 1.0], [8, 7]))]
+    hooks = [
+        (SubspaceSuppression(bases, [0.5, 1.0]), SubspaceSuppression(swapped, [1.0, 0.5])),
+        (MatchedNormShrink(bases, 0.3), MatchedNormShrink(swapped, 0.3)),
+        (CurvatureKicks(bases, [1.0, 2.0], [7, 8]), CurvatureKicks(swapped, [2.0, 1.0], [8, 7])),
+    ]
     for a, b in hooks:
         ka, kb = hook_keys(a, 2), hook_keys(b, 2)
         assert ka == kb[::-1] and ka[0] != ka[1] and all(i is None for _, i in ka)

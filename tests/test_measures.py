@@ -231,6 +231,6 @@ def test_stop_step_and_cut_at_stop():
 def test_expanding_pc1_on_short_trajectories():
     rng = np.random.default_rng(0)
     ts, shares = expanding_pc1(rng.standard_normal((3, 6)))
-    assert list(ts) == [3] and len(shares) == 1 and 0 < shares[0] <= 1   # never t > T
+    assert list(ts) == [3] and len(shares) == 1 and 0 < shares[0] <= 1  # never t > T
     ts, shares = expanding_pc1(rng.standard_normal((1, 6)))
     assert len(ts) == 0 and len(shares) == 0

@@ -115,7 +115,7 @@ def check_parameters(values: dict) -> None:
         raise ConfigError(
             f"seeds={seeds!r} must be a non-empty list of integers >= 0, e.g. [7, 8, 9]"
         )
-    for name, value in values.items():   # the same seed twice would train the same run twice
+    for name, value in values.items():  # the same seed twice would train the same run twice
         if name.endswith("seeds") and isinstance(value, list) and len(set(value)) != len(value):
             raise ConfigError(f"{name}={value!r} lists a seed twice; give distinct seeds")
     if not isinstance(ops, list) or not ops:

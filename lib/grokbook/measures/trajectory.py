@@ -101,8 +101,6 @@ def random_walk_energy(
     return np.array(out)
 
 
-
-
 def step_norms(traj: np.ndarray) -> np.ndarray:
     """Norms of consecutive differences of a trajectory. [T, n] -> [T-1]."""
     return np.linalg.norm(np.diff(np.asarray(traj, dtype=np.float64), axis=0), axis=1)

@@ -73,12 +73,13 @@ TASK_SETS: dict[str, tuple[str, ...]] = {  # the multitask papers' shared-trunk 
 }
 
 
-BYTES_PER_PAIR = 256   # every pair is held as inputs, labels and activations of a full evaluation
+BYTES_PER_PAIR = 256  # every pair is held as inputs, labels and activations of a full evaluation
 
 
 def max_modulus() -> int:
     """The largest p whose p² pairs fit this machine's memory (BYTES_PER_PAIR bytes a pair)."""
     import os
+
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return int((memory / BYTES_PER_PAIR) ** 0.5)
 
@@ -90,8 +91,10 @@ def check_task(p: int, ops: tuple[str, ...]) -> None:
     if p < 3:
         raise ConfigError(f"p={p} is out of range; p must be an integer >= 3 (a prime for mul/div)")
     if p > max_modulus():
-        raise ConfigError(f"p={p} is out of range: its {p * p:,} pairs do not fit this machine's "
-                          f"memory; p must be at most {max_modulus():,} here")
+        raise ConfigError(
+            f"p={p} is out of range: its {p * p:,} pairs do not fit this machine's "
+            f"memory; p must be at most {max_modulus():,} here"
+        )
     if isinstance(ops, str) or not ops:
         raise ConfigError(
             f"ops={ops!r} must be a non-empty list of operation names from {sorted(OPS)}"
