@@ -1,5 +1,6 @@
 """Verdict rules of the spectral-edge claims (papers/spectral/rules.py): every tier, degenerate
 inputs, the evidence count and the thresholds in the rule text."""
+
 import math
 
 import numpy as np
@@ -12,23 +13,41 @@ from grokbook.papers.spectral import rules
 NAN = float("nan")
 
 
-def frow(seed=42, F=(0.6, 0.6, 0.6), peaks=(5, 5, 5), null_q95=0.2, null_q99=0.3, wn_q99=0.25,
-         top_mean=None, bulk_mean=0.2, basis="add", variant="zero"):
+def frow(
+    seed=42,
+    F=(0.6, 0.6, 0.6),
+    peaks=(5, 5, 5),
+    null_q95=0.2,
+    null_q99=0.3,
+    wn_q99=0.25,
+    top_mean=None,
+    bulk_mean=0.2,
+    basis="add",
+    variant="zero",
+):
     """A summary row of the Fourier pipeline."""
-    return {"seed": seed, "basis": basis, "variant": variant,
-            **{f"F_v{i + 1}": f for i, f in enumerate(F)},
-            **{f"peak_v{i + 1}": w for i, w in enumerate(peaks)},
-            "shared_peak": len(set(peaks)) == 1, "null_q95": null_q95, "null_q99": null_q99,
-            "wn_q99": wn_q99,
-            "top_mean": sum(F) / 3 if top_mean is None else top_mean, "bulk_mean": bulk_mean}
+    return {
+        "seed": seed,
+        "basis": basis,
+        "variant": variant,
+        **{f"F_v{i + 1}": f for i, f in enumerate(F)},
+        **{f"peak_v{i + 1}": w for i, w in enumerate(peaks)},
+        "shared_peak": len(set(peaks)) == 1,
+        "null_q95": null_q95,
+        "null_q99": null_q99,
+        "wn_q99": wn_q99,
+        "top_mean": sum(F) / 3 if top_mean is None else top_mean,
+        "bulk_mean": bulk_mean,
+    }
 
 
 # ── building blocks ───────────────────────────────────────────────────────────────────────────────
 
+
 def test_overall_level_quorum():
     assert rules.overall_level(["reproduced", "partial", "not reproduced"], 2) == "partial"
     assert rules.overall_level(["reproduced", "reproduced", "not reproduced"], 2) == "reproduced"
-    with pytest.raises(ValueError):             # the quorum no longer shrinks to the seeds present
+    with pytest.raises(ValueError):  # the quorum no longer shrinks to the seeds present
         rules.overall_level(["reproduced"], 2)
     with pytest.raises(ValueError):
         rules.overall_level([], 2)
@@ -42,11 +61,14 @@ def test_quorum_rules_need_the_quorum_and_min_evidence():
     # two reproducing seeds meet the quorum but not min_evidence = 3
     two = rules.add_single_mode([frow(42), frow(137)], seed_quorum=2)
     assert two.verdict == "inconclusive" and "fewer than 3 seeds" in two.rule
-    assert rules.add_single_mode([frow(42), frow(137)], seed_quorum=2, min_evidence=2).verdict \
+    assert (
+        rules.add_single_mode([frow(42), frow(137)], seed_quorum=2, min_evidence=2).verdict
         == "reproduced"
+    )
     # a lower level from the quorum is kept (min_evidence guards "reproduced" only)
-    part = rules.add_single_mode([frow(42, F=(0.6, 0.6, 0.28)), frow(137, F=(0.6, 0.6, 0.28))],
-                                 seed_quorum=2)
+    part = rules.add_single_mode(
+        [frow(42, F=(0.6, 0.6, 0.28)), frow(137, F=(0.6, 0.6, 0.28))], seed_quorum=2
+    )
     assert part.verdict == "partial"
 
 
@@ -57,6 +79,7 @@ def test_separation_level_tiers():
 
 
 # ── spec.add-single-mode ──────────────────────────────────────────────────────────────────────────
+
 
 def test_add_single_mode_tiers():
     rep = rules.add_single_mode([frow(42), frow(137), frow(2024)], seed_quorum=2)
@@ -89,10 +112,16 @@ def test_add_single_mode_quorum_and_degenerate():
 
 # ── spec.mul-dlog-mode ────────────────────────────────────────────────────────────────────────────
 
+
 def mseed(seed=42, dlog=None, raw=None, ratio=3.0, q95=2.0):
     raw = raw or frow(seed, F=(0.1, 0.1, 0.1), peaks=(1, 2, 3))
-    return {"seed": seed, "dlog": dlog or frow(seed), "raw": raw,
-            "ratio": ratio, "ratio_null_q95": q95}
+    return {
+        "seed": seed,
+        "dlog": dlog or frow(seed),
+        "raw": raw,
+        "ratio": ratio,
+        "ratio_null_q95": q95,
+    }
 
 
 def test_mul_dlog_mode_tiers():
@@ -118,25 +147,36 @@ def test_mul_dlog_mode_degenerate():
 
 # ── spec.sub-multimode ────────────────────────────────────────────────────────────────────────────
 
-SMALL = [[6, 7, 8], [16, 17, 6], [32, 6, 7]]        # 6 distinct frequencies
+SMALL = [[6, 7, 8], [16, 17, 6], [32, 6, 7]]  # 6 distinct frequencies
 
 
 def test_sub_multimode_tiers():
     row = frow(42, F=(0.4, 0.4, 0.4), peaks=(6, 16, 32), bulk_mean=0.35)
-    r = rules.sub_multimode([row], {42: SMALL}, max_union=6, max_top_bulk=1.5, seed_quorum=1,
-                            min_evidence=1)
+    r = rules.sub_multimode(
+        [row], {42: SMALL}, max_union=6, max_top_bulk=1.5, seed_quorum=1, min_evidence=1
+    )
     assert r.verdict == "reproduced" and r.evidence.n == 1
     assert "at most 6" in r.rule and "1.5" in r.rule
     # v1 below the 95th pct
     weak = frow(42, F=(0.1, 0.4, 0.4), peaks=(6, 16, 32), bulk_mean=0.35)
-    assert rules.sub_multimode([weak], {42: SMALL}, max_union=6, max_top_bulk=1.5,
-                               seed_quorum=1).verdict == "partial"
+    assert (
+        rules.sub_multimode(
+            [weak], {42: SMALL}, max_union=6, max_top_bulk=1.5, seed_quorum=1
+        ).verdict
+        == "partial"
+    )
     wide = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
-    assert rules.sub_multimode([row], {42: wide}, max_union=6, max_top_bulk=1.5,
-                               seed_quorum=1).verdict == "not reproduced"
+    assert (
+        rules.sub_multimode([row], {42: wide}, max_union=6, max_top_bulk=1.5, seed_quorum=1).verdict
+        == "not reproduced"
+    )
     one = frow(42, peaks=(6, 6, 6))
-    assert rules.sub_multimode([one], {42: SMALL}, max_union=6, max_top_bulk=1.5,
-                               seed_quorum=1).verdict == "not reproduced"
+    assert (
+        rules.sub_multimode(
+            [one], {42: SMALL}, max_union=6, max_top_bulk=1.5, seed_quorum=1
+        ).verdict
+        == "not reproduced"
+    )
 
 
 def test_sub_multimode_shape_alone_is_not_partial():
@@ -151,16 +191,24 @@ def test_sub_multimode_shape_alone_is_not_partial():
 def test_sub_multimode_degenerate():
     empty = rules.sub_multimode([], {}, max_union=6, max_top_bulk=1.5, seed_quorum=2)
     assert empty.verdict == "inconclusive"
-    nan_bulk = frow(42, F=(0.4, 0.4, 0.4), peaks=(6, 16, 32), bulk_mean=NAN)   # no bulk: not "flat"
-    assert rules.sub_multimode([nan_bulk], {42: SMALL}, max_union=6, max_top_bulk=1.5,
-                               seed_quorum=1).verdict == "partial"
+    nan_bulk = frow(42, F=(0.4, 0.4, 0.4), peaks=(6, 16, 32), bulk_mean=NAN)  # no bulk: not "flat"
+    assert (
+        rules.sub_multimode(
+            [nan_bulk], {42: SMALL}, max_union=6, max_top_bulk=1.5, seed_quorum=1
+        ).verdict
+        == "partial"
+    )
 
 
 # ── spec.x2y2-no-single-basis ─────────────────────────────────────────────────────────────────────
 
+
 def test_x2y2_no_single_basis_tiers():
-    diffuse = [frow(s, F=(0.2, 0.2, 0.2), peaks=(1, 2, 3), basis=b)
-               for s in (42, 137, 2024) for b in ("x2_y2", "add")]
+    diffuse = [
+        frow(s, F=(0.2, 0.2, 0.2), peaks=(1, 2, 3), basis=b)
+        for s in (42, 137, 2024)
+        for b in ("x2_y2", "add")
+    ]
     r = rules.x2y2_no_single_basis(diffuse, seed_quorum=2)
     assert r.verdict == "reproduced" and r.evidence.n == 3
     assert "99th" in r.rule and "at least 2 seed" in r.rule
@@ -168,23 +216,25 @@ def test_x2y2_no_single_basis_tiers():
     c = rules.x2y2_no_single_basis(collapsed, seed_quorum=2)
     assert c.verdict == "not reproduced"
     assert c.checks["seed 42: no grouping collapses v1–v3"] is False
-    two = diffuse + [frow(s, basis="dlog") for s in (42, 137)]          # two of three collapse
+    two = diffuse + [frow(s, basis="dlog") for s in (42, 137)]  # two of three collapse
     assert rules.x2y2_no_single_basis(two, seed_quorum=2).verdict == "not reproduced"
     assert rules.x2y2_no_single_basis(two, seed_quorum=1).verdict == "reproduced"
 
 
 def test_x2y2_no_single_basis_degenerate():
     assert rules.x2y2_no_single_basis([], seed_quorum=2).verdict == "inconclusive"
-    nan = [frow(42, F=(NAN, NAN, NAN))]                           # NaN F never counts as a collapse
+    nan = [frow(42, F=(NAN, NAN, NAN))]  # NaN F never counts as a collapse
     assert rules.x2y2_no_single_basis(nan, seed_quorum=1, min_evidence=1).verdict == "reproduced"
-    assert rules.x2y2_no_single_basis(nan, seed_quorum=2).verdict == "inconclusive"   # one seed
+    assert rules.x2y2_no_single_basis(nan, seed_quorum=2).verdict == "inconclusive"  # one seed
 
 
 # ── spec.edge-separates-regimes ───────────────────────────────────────────────────────────────────
 
+
 def sep(pairs, g, c):
-    return rules.edge_separates_regimes(pairs, g, c, win_share=0.9167, partial_share=0.75,
-                                        partial_auroc=0.8)
+    return rules.edge_separates_regimes(
+        pairs, g, c, win_share=0.9167, partial_share=0.75, partial_auroc=0.8
+    )
 
 
 def test_edge_separates_regimes_tiers():
@@ -197,7 +247,7 @@ def test_edge_separates_regimes_tiers():
 
 def test_edge_separates_regimes_degenerate():
     assert sep([], [], []).verdict == "inconclusive"
-    one = sep(["add s42"], [1.2], [1.1])              # the old rule: "reproduced" from one pair
+    one = sep(["add s42"], [1.2], [1.1])  # the old rule: "reproduced" from one pair
     assert one.verdict == "inconclusive" and one.evidence.n == 1
     assert one.checks["at least 3 matched pairs"] is False and "fewer than 3" in one.rule
     assert sep(["add s42"], [NAN], [1.0]).verdict == "not reproduced"
@@ -205,10 +255,12 @@ def test_edge_separates_regimes_degenerate():
 
 # ── spec.edge-activation-diffuse ──────────────────────────────────────────────────────────────────
 
+
 def act(r_eff, top1):
     labels = [f"add s42 v{k + 1}" for k in range(len(r_eff))]
-    return rules.edge_activation_diffuse(labels, r_eff, top1, rank_low=20, rank_high=80,
-                                         max_top1=0.5)
+    return rules.edge_activation_diffuse(
+        labels, r_eff, top1, rank_low=20, rank_high=80, max_top1=0.5, min_evidence=1
+    )
 
 
 def test_edge_activation_diffuse_tiers():
@@ -228,17 +280,25 @@ def test_edge_activation_diffuse_degenerate():
 
 # ── spec.edge-not-head-localized ──────────────────────────────────────────────────────────────────
 
+
 def heads(top, bulk):
-    return rules.edge_not_head_localized(["add s42", "mul s42"], top, bulk, max_share=1.6,
-                                         n_blocks=8, bulk_tolerance=0.03)
+    return rules.edge_not_head_localized(
+        ["add s42", "mul s42"],
+        top,
+        bulk,
+        max_share=1.6,
+        n_blocks=8,
+        bulk_tolerance=0.03,
+        min_evidence=1,
+    )
 
 
 def test_edge_not_head_localized_tiers():
     r = heads([0.14, 0.15, 0.13], [0.14, 0.14])
     assert r.verdict == "reproduced" and r.evidence.n == 2
     assert "0.200" in r.rule and "0.03" in r.rule
-    assert heads([0.3, 0.15, 0.13], [0.16, 0.17]).verdict == "partial"       # cap broken, gap small
-    assert heads([0.19, 0.19, 0.19], [0.13, 0.13]).verdict == "partial"      # gap broken, cap kept
+    assert heads([0.3, 0.15, 0.13], [0.16, 0.17]).verdict == "partial"  # cap broken, gap small
+    assert heads([0.19, 0.19, 0.19], [0.13, 0.13]).verdict == "partial"  # gap broken, cap kept
     assert heads([0.5, 0.4, 0.4], [0.13, 0.13]).verdict == "not reproduced"
 
 
@@ -250,13 +310,22 @@ def test_edge_not_head_localized_degenerate():
 
 # ── spec.edge-sae-null ────────────────────────────────────────────────────────────────────────────
 
+
 def sae_row(op="add", seed=42, mse=0.1, p=0.5):
-    return {"op": op, "seed": seed, "relative_mse": mse, "p_random": p, "p_45°": p,
-            "p_angle-matched": p}
+    return {
+        "op": op,
+        "seed": seed,
+        "relative_mse": mse,
+        "p_random": p,
+        "p_45°": p,
+        "p_angle-matched": p,
+    }
 
 
 def test_edge_sae_null_tiers():
-    r = rules.edge_sae_null([sae_row(), sae_row("mul")], alpha=0.05, max_relative_mse=0.5)
+    r = rules.edge_sae_null(
+        [sae_row(), sae_row("mul")], alpha=0.05, max_relative_mse=0.5, min_evidence=1
+    )
     assert r.verdict == "reproduced" and r.evidence.n == 2 and "0.05" in r.rule and "0.5" in r.rule
     sig = rules.edge_sae_null([sae_row(), sae_row("mul", p=0.01)], alpha=0.05, max_relative_mse=0.5)
     assert sig.verdict == "not reproduced"
@@ -272,13 +341,17 @@ def test_edge_sae_null_degenerate():
 
 # ── spec.x2y2-cross-terms ─────────────────────────────────────────────────────────────────────────
 
+
 def cross(x_ratio, other_ratio, beats):
-    mr = {"x2_y2": {"cross/add": x_ratio, "full/max": 1.0},
-          "add": {"cross/add": other_ratio, "full/max": 1.0},
-          "mul": {"cross/add": other_ratio, "full/max": 1.0}}
+    mr = {
+        "x2_y2": {"cross/add": x_ratio, "full/max": 1.0},
+        "add": {"cross/add": other_ratio, "full/max": 1.0},
+        "mul": {"cross/add": other_ratio, "full/max": 1.0},
+    }
     labels = [f"s42 v{k + 1}" for k in range(len(beats))]
-    return rules.x2y2_cross_terms(mr, beats, labels, stated_ratio=3.0, support_share=0.5,
-                                  comparable_fraction=0.75)
+    return rules.x2y2_cross_terms(
+        mr, beats, labels, stated_ratio=3.0, support_share=0.5, comparable_fraction=0.75
+    )
 
 
 def test_x2y2_cross_terms_tiers():
@@ -286,7 +359,7 @@ def test_x2y2_cross_terms_tiers():
     assert r.verdict == "reproduced" and r.evidence.n == 3 and "3.0" in r.rule and "0.75" in r.rule
     # add/mul as large: as stated only
     assert cross(4.0, 3.5, [True, True]).verdict == "partial"
-    assert cross(2.0, 1.0, [True, True]).verdict == "partial"          # supported only
+    assert cross(2.0, 1.0, [True, True]).verdict == "partial"  # supported only
     assert cross(2.0, 1.0, [False, False]).verdict == "not reproduced"
 
 
@@ -294,12 +367,14 @@ def test_x2y2_cross_terms_not_supported_when_noise_gives_the_ratio():
     mr = {"x2_y2": {"cross/mul": 8.0}, "add": {"cross/mul": 9.0}, "mul": {"cross/mul": 8.5}}
     nulls = {"noise": {"cross/mul": 8.7}, "random directions": {"cross/mul": 8.9}}
     args = dict(stated_ratio=3.0, support_share=0.5, comparable_fraction=0.75)
-    assert rules.x2y2_cross_terms(mr, [False], ["s42 v1"], **args).verdict == "partial"   # old
+    assert rules.x2y2_cross_terms(mr, [False], ["s42 v1"], **args).verdict == "partial"  # old
     r = rules.x2y2_cross_terms(mr, [False], ["s42 v1"], null_ratio=nulls, **args)
     assert r.verdict == "not supported" and "not supported" in r.rule
     quiet = {"noise": {"cross/mul": 2.0}, "random directions": {"cross/mul": 1.0}}
-    assert rules.x2y2_cross_terms(mr, [False], ["s42 v1"], null_ratio=quiet, **args).verdict \
+    assert (
+        rules.x2y2_cross_terms(mr, [False], ["s42 v1"], null_ratio=quiet, **args).verdict
         == "partial"
+    )
 
 
 def test_x2y2_cross_terms_degenerate():
@@ -307,25 +382,35 @@ def test_x2y2_cross_terms_degenerate():
     assert cross(4.0, 1.0, []).verdict == "partial"
     # ratio missing: no best ratio
     assert cross(NAN, 1.0, [True]).verdict == "not reproduced"
-    r = rules.x2y2_cross_terms({}, [], [], stated_ratio=3.0, support_share=0.5,
-                               comparable_fraction=0.75)
+    r = rules.x2y2_cross_terms(
+        {}, [], [], stated_ratio=3.0, support_share=0.5, comparable_fraction=0.75
+    )
     assert r.verdict == "not reproduced" and r.evidence.n == 0
 
 
 # ── spec.multitask-inherits-add ───────────────────────────────────────────────────────────────────
 
+
 def mt(ratio=2.5, peak=26, own=26, sq=None, n_null=200):
     sq = {42: (0.5, 0.3), 137: (0.5, 0.3)} if sq is None else sq
-    return rules.multitask_inherits_add(ratio_v1=ratio, ratio_top3=ratio / 2, peak_v1=peak,
-                                        own_freq=own, sq_grok=sq, stated_ratio=2.0, min_seeds=2,
-                                        first_seed=42, n_null=n_null)
+    return rules.multitask_inherits_add(
+        ratio_v1=ratio,
+        ratio_top3=ratio / 2,
+        peak_v1=peak,
+        own_freq=own,
+        sq_grok=sq,
+        stated_ratio=2.0,
+        min_seeds=2,
+        first_seed=42,
+        n_null=n_null,
+    )
 
 
 def test_multitask_inherits_add_tiers():
     r = mt()
     assert r.verdict == "reproduced" and r.evidence.n == 2
     assert "2.0" in r.rule and "≥ 2 seeds" in r.rule
-    assert mt(peak=25).verdict == "partial"                            # supported, peak elsewhere
+    assert mt(peak=25).verdict == "partial"  # supported, peak elsewhere
     # as stated, 1 seed beats the null
     assert mt(sq={42: (0.2, 0.3), 137: (0.5, 0.3)}).verdict == "partial"
     assert mt(ratio=1.0, sq={42: (0.2, 0.3)}).verdict == "not reproduced"
@@ -341,18 +426,22 @@ def test_multitask_inherits_add_degenerate():
 
 def test_x2y2_no_single_basis_needs_the_positive_control():
     diffuse = [frow(s, F=(0.2, 0.2, 0.2), peaks=(1, 2, 3), basis="x2_y2") for s in (42, 137, 2024)]
-    assert rules.x2y2_no_single_basis(diffuse, seed_quorum=2).verdict == "reproduced"   # old
+    assert rules.x2y2_no_single_basis(diffuse, seed_quorum=2).verdict == "reproduced"  # old
     # add: no collapse
     blind = [frow(s, F=(0.2, 0.2, 0.2), peaks=(1, 2, 3)) for s in (42, 137, 2024)]
     r = rules.x2y2_no_single_basis(diffuse, seed_quorum=2, control_rows=blind)
     assert r.verdict == "inconclusive" and r.evidence.n == 3 and "positive control" in r.rule
     assert r.checks["the pipeline finds the add model's collapse (positive control)"] is False
-    seen = [frow(42)] + blind[1:]                                       # add collapses in one seed
-    assert rules.x2y2_no_single_basis(diffuse, seed_quorum=2, control_rows=seen).verdict \
+    seen = [frow(42)] + blind[1:]  # add collapses in one seed
+    assert (
+        rules.x2y2_no_single_basis(diffuse, seed_quorum=2, control_rows=seen).verdict
         == "reproduced"
-    collapsed = diffuse + [frow(s, basis="dlog") for s in (42, 137)]    # presence needs no control
-    assert rules.x2y2_no_single_basis(collapsed, seed_quorum=2, control_rows=blind).verdict \
+    )
+    collapsed = diffuse + [frow(s, basis="dlog") for s in (42, 137)]  # presence needs no control
+    assert (
+        rules.x2y2_no_single_basis(collapsed, seed_quorum=2, control_rows=blind).verdict
         == "not reproduced"
+    )
 
 
 def test_focused_frequencies_follow_p():
@@ -361,6 +450,7 @@ def test_focused_frequencies_follow_p():
     from grokbook.measures.composition import feature_sets
     from grokbook.papers.spectral.inherit import focused_frequencies
     from grokbook.papers.spectral.probes import features
+
     pairs = np.array([[1, 2], [3, 4], [5, 6]])
     with pytest.raises(ConfigError):
         feature_sets(pairs, 53, n_low=5)
@@ -381,18 +471,26 @@ def test_fourier_rules_gate_on_eta2_above_white_noise():
     q = rules.add_single_mode(quiet, seed_quorum=2)
     assert q.verdict == "inconclusive" and q.evidence.n == 0
     assert q.checks["seed 42: η² above white noise"] is False and "white-noise 99th" in q.rule
-    mixed = loud[:2] + quiet[2:]                       # one seed drops out: 2 seeds < min_evidence
+    mixed = loud[:2] + quiet[2:]  # one seed drops out: 2 seeds < min_evidence
     m = rules.add_single_mode(mixed, seed_quorum=2)
     assert m.verdict == "inconclusive" and m.evidence.items == ("seed 42", "seed 137")
-    mq = [dict(mseed(s), dlog=dict(frow(s), eta2_top=0.01, eta2_wn99=0.06))
-          for s in (42, 137, 2024)]
+    mq = [
+        dict(mseed(s), dlog=dict(frow(s), eta2_top=0.01, eta2_wn99=0.06)) for s in (42, 137, 2024)
+    ]
     assert rules.mul_dlog_mode(mq, seed_quorum=2).verdict == "inconclusive"
-    row = dict(frow(42, F=(0.4, 0.4, 0.4), peaks=(6, 16, 32), bulk_mean=0.35), eta2_top=0.0,
-               eta2_wn99=0.1)
-    assert rules.sub_multimode([row], {42: SMALL}, max_union=6, max_top_bulk=1.5, seed_quorum=1,
-                               min_evidence=1).verdict == "inconclusive"
-    flat = [dict(frow(s, F=(0.2, 0.2, 0.2), peaks=(1, 2, 3)), eta2_top=0.0, eta2_wn99=0.1)
-            for s in (42, 137, 2024)]
+    row = dict(
+        frow(42, F=(0.4, 0.4, 0.4), peaks=(6, 16, 32), bulk_mean=0.35), eta2_top=0.0, eta2_wn99=0.1
+    )
+    assert (
+        rules.sub_multimode(
+            [row], {42: SMALL}, max_union=6, max_top_bulk=1.5, seed_quorum=1, min_evidence=1
+        ).verdict
+        == "inconclusive"
+    )
+    flat = [
+        dict(frow(s, F=(0.2, 0.2, 0.2), peaks=(1, 2, 3)), eta2_top=0.0, eta2_wn99=0.1)
+        for s in (42, 137, 2024)
+    ]
     assert rules.x2y2_no_single_basis(flat, seed_quorum=2).verdict == "inconclusive"
 
 
@@ -416,9 +514,18 @@ def test_multitask_inherits_add_needs_enough_null_draws():
     assert few.checks["at least 100 random directions (30)"] is False
     assert mt(n_null=100).verdict == "reproduced"
     # the embedding's frequency is reported, never used: v1 matching it does not make "as stated"
-    r = rules.multitask_inherits_add(ratio_v1=2.5, ratio_top3=1.0, peak_v1=21, own_freq=38,
-                                     embedding_freq=21, sq_grok={42: (0.1, 0.3)}, stated_ratio=2.0,
-                                     min_seeds=2, first_seed=42, n_null=200)
+    r = rules.multitask_inherits_add(
+        ratio_v1=2.5,
+        ratio_top3=1.0,
+        peak_v1=21,
+        own_freq=38,
+        embedding_freq=21,
+        sq_grok={42: (0.1, 0.3)},
+        stated_ratio=2.0,
+        min_seeds=2,
+        first_seed=42,
+        n_null=200,
+    )
     assert r.verdict == "not reproduced" and "add-head field's peak" in r.rule
 
 
@@ -426,7 +533,39 @@ def test_second_generator_follows_p():
     # the old default alt_generator = 7 is a primitive root of 97 but not of 47 or 53
     from grokbook.errors import ConfigError
     from grokbook.papers.spectral.fourier import other_generator
+
     assert other_generator(97) == 7 and other_generator(47) == 10 and other_generator(53) == 3
     assert other_generator(47, 11) == 11
     with pytest.raises(ConfigError):
         other_generator(53, 7)
+
+
+def test_edge_rules_need_three_seeds_for_reproduced():
+    """Four operations of one seed are four runs but one seed: the old rules said reproduced."""
+    runs = [f"{op} s42" for op in ("add", "sub", "mul", "x2_y2")]
+    diffuse = dict(rank_low=10, rank_high=40, max_top1=0.5)
+    v = rules.edge_activation_diffuse([f"{r} v1" for r in runs], [20.0] * 4, [0.1] * 4, **diffuse)
+    assert v.verdict == "inconclusive"
+    three = [f"add s{s} v1" for s in (1, 2, 3)]
+    assert (
+        rules.edge_activation_diffuse(three, [20.0] * 3, [0.1] * 3, **diffuse).verdict
+        == "reproduced"
+    )
+    heads = dict(max_share=2.0, n_blocks=8, bulk_tolerance=0.05)
+    assert (
+        rules.edge_not_head_localized(runs, [0.2] * 4, [0.2] * 4, **heads).verdict == "inconclusive"
+    )
+    sae = [
+        {
+            "op": op,
+            "seed": 42,
+            "relative_mse": 0.01,
+            "p_random": 0.5,
+            "p_45°": 0.5,
+            "p_angle-matched": 0.5,
+        }
+        for op in ("add", "mul")
+    ]
+    assert rules.edge_sae_null(sae, alpha=0.01, max_relative_mse=0.1).verdict == "inconclusive"
+    sae3 = [dict(sae[0], seed=s) for s in (1, 2, 3)]
+    assert rules.edge_sae_null(sae3, alpha=0.01, max_relative_mse=0.1).verdict == "reproduced"
