@@ -121,34 +121,23 @@ def counts(rows: list[dict]) -> str:
 
 def count_table(rows: list[dict]) -> list[str]:
     """Markdown table: claims per verdict for each paper and profile (never added across
-    profiles)."""
+    profiles), then the claims not run yet and the pending ones."""
     meta = registry.papers()
-    lines = [
-        "| paper | profile | " + " | ".join(OUTCOMES) + " | stale |",
-        "|---" * (len(OUTCOMES) + 3) + "|",
-    ]
+    lines = ["| paper | profile | verdicts | stale |", "|---|---|---|---|"]
     for key in [*registry.PAPER_ORDER, "all"]:
         sub = rows if key == "all" else [r for r in rows if r["paper"] == key]
         name = "**all**" if key == "all" else meta[key]["short"]
         for prof in PROFILES:
             ran = [r for r in sub if base_profile(r) == prof]
             if ran:
-                n = [sum(r["verdict"] == o for r in ran) for o in ledger.VERDICTS]
-                lines.append(
-                    f"| {name} | {prof} | " + " | ".join(map(str, n)) + " | – | – | "
-                    f"{sum(bool(r['stale']) for r in ran)} |"
-                )
-        rest = [sum(outcome(r) == o for r in sub) for o in ("not run", "pending")]
-        if any(rest):
-            lines.append(
-                f"| {name} | – | "
-                + " | ".join(["–"] * len(ledger.VERDICTS))
-                + " | "
-                + " | ".join(map(str, rest))
-                + " | – |"
-            )
+                n = {o: sum(r["verdict"] == o for r in ran) for o in ledger.VERDICTS}
+                text = " · ".join(f"{o} {k}" for o, k in n.items() if k)
+                lines.append(f"| {name} | {prof} | {text} | {sum(bool(r['stale']) for r in ran)} |")
+        rest = {o: sum(outcome(r) == o for r in sub) for o in ("not run", "pending")}
+        if any(rest.values()):
+            text = " · ".join(f"{o} {k}" for o, k in rest.items() if k)
+            lines.append(f"| {name} | – | {text} | – |")
     return lines
-
 
 def verdict_legend() -> list[str]:
     return [

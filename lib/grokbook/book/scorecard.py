@@ -31,7 +31,7 @@ def best_entry(claim: registry.Claim) -> tuple[Optional[dict], Optional[Path]]:
     for profile in ("paper", "smoke"):
         nb = executed_path(claim, profile)
         entry = ledger.read(ledger_for(nb))
-        if entry is not None and nb.exists():
+        if entry is not None and "profile" in entry and nb.exists():   # the runner has finished it
             return entry, nb
     return None, None
 
