@@ -8,25 +8,19 @@ import torch
 
 import grokbook.training.train as train
 from grokbook.training.config import RunConfig
+from tiny import fit, interrupt_at
 from tiny import tiny as tiny_config
 from grokbook.training.probes import CommutatorProbes, Recorder, recorders_for
-from grokbook.training.train import train_stack
 
 
 def tiny(**kw) -> RunConfig:
     return tiny_config(**(dict(snapshot_groups=("attn",), probe_every=10, probe_samples=2) | kw))
 
 
-def fit(cfgs, **kw):
-    return train_stack(list(cfgs), progress=False, **kw)
-
 
 def same_probes(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(np.array_equal(a[k], b[k], equal_nan=True) for k in a)
 
-
-class Interrupt(Exception):
-    pass
 
 
 def test_recorders_are_built_from_the_config():
@@ -57,12 +51,7 @@ def test_probes_resume_exactly_from_a_checkpoint(tmp_path, monkeypatch):
     ref = fit(cfgs)
     ckpt = tmp_path / "stack.pt"
 
-    def crash(step, g, view):
-        if step == 25:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        fit(cfgs, grad_hook=crash, checkpoint=ckpt)
+    interrupt_at(25, cfgs, ckpt)
     record = torch.load(ckpt, weights_only=False)
     assert record["format"] == train.CHECKPOINT_FORMAT == 2
     assert list(record["state"]["recorders"]) == ["commutator_probes"]

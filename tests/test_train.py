@@ -13,21 +13,19 @@ from torch import nn
 
 import grokbook.training.train as train
 from grokbook.training.config import RunConfig
+from tiny import fit, interrupt_at
 from tiny import tiny as tiny_config
 from grokbook.training.train import first_sustained
 from grokbook.training.model import forward
 from grokbook.errors import ConfigError
 from grokbook.training.tasks import make_split
 from grokbook.training.cache import run_key
-from grokbook.training.train import derived_seed, train_stack
+from grokbook.training.train import derived_seed
 
 
 def tiny(**kw) -> RunConfig:
     return tiny_config(**(dict(snapshot_groups=("attn",)) | kw))
 
-
-def fit(cfgs, **kw):
-    return train_stack(list(cfgs), progress=False, **kw)
 
 
 def assert_same_run(a, b, exact=True, rtol=1e-5, atol=1e-6):
@@ -220,9 +218,6 @@ def test_stop_on_grok_stops_at_the_rule_plus_tail_and_drops_the_run_from_the_sta
     np.testing.assert_allclose(grok_run.theta_final, upto.theta_final, rtol=1e-4, atol=1e-6)
 
 
-class Interrupt(Exception):
-    pass
-
 
 def test_interrupted_training_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setattr(train, "CHECKPOINT_EVERY_S", 0.0)  # checkpoint after every eval chunk
@@ -230,12 +225,7 @@ def test_interrupted_training_resumes_from_its_checkpoint(tmp_path, monkeypatch)
     ref = fit(cfgs)
     ckpt = tmp_path / "stack.pt"
 
-    def crash(step, g, view):
-        if step == 25:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        fit(cfgs, grad_hook=crash, checkpoint=ckpt)
+    interrupt_at(25, cfgs, ckpt)
     record = torch.load(ckpt, weights_only=False)
     assert (
         record["step"] == record["state"]["step"] == 20
@@ -286,12 +276,7 @@ def test_a_checkpoint_without_a_header_is_named_and_not_used(tmp_path, monkeypat
     ref = fit(cfgs)
     ckpt = tmp_path / "stack.pt"
 
-    def crash(step, g, view):
-        if step == 25:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        fit(cfgs, grad_hook=crash, checkpoint=ckpt)
+    interrupt_at(25, cfgs, ckpt)
     torch.save(torch.load(ckpt, weights_only=False)["state"], ckpt)
     expected = f"checkpoint format 1, expected {train.CHECKPOINT_FORMAT}.*step 0"
     with pytest.warns(UserWarning, match=expected):
@@ -338,12 +323,7 @@ def test_resume_after_a_run_has_stopped_and_left_the_stack(grok_pair, tmp_path, 
     assert rows_at[crash_at] == [1]
     ckpt = tmp_path / "stack.pt"
 
-    def crash(step, g, view):
-        if step == crash_at:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        fit(cfgs, grad_hook=crash, checkpoint=ckpt)
+    interrupt_at(crash_at, cfgs, ckpt)
     for a, b in zip(fit(cfgs, checkpoint=ckpt), ref):
         assert_same_run(a, b, exact=True)
 
