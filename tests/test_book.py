@@ -20,7 +20,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def fake_execution(
-    nb_path: Path, claim: registry.Claim, profile: str, verdict: str, digest: str = "old"
+    nb_path: Path,
+    claim: registry.Claim,
+    profile: str,
+    verdict: str,
+    digest: str = "old",
+    reductions: tuple = (),
 ) -> None:
     nb = nbformat.v4.new_notebook(
         cells=[
@@ -47,6 +52,7 @@ def fake_execution(
         "wall_s": 312.0,
         "recorded": "2026-11-23T15:00:00+00:00",
         "source_digest": digest,
+        "reductions": list(reductions),
     }
     nb_path.with_suffix(".ledger.json").write_text(json.dumps(entry))
 
@@ -59,7 +65,7 @@ def staged(tmp_path, monkeypatch):
     root = tmp_path / "project"
     (root / "notebooks").mkdir(parents=True)
     shutil.copytree(
-        REPO / "book", root / "book", ignore=shutil.ignore_patterns(*registry.PAPER_ORDER)
+        REPO / "book", root / "book", ignore=shutil.ignore_patterns("results")
     )
     monkeypatch.setenv("GROKBOOK_ROOT", str(root))
     smoke, paper, not_run = implemented[:3]
@@ -75,7 +81,12 @@ def staged(tmp_path, monkeypatch):
         "reproduced",
         digest=source_digest(root / smoke.notebook, "smoke"),
     )
-    fake_execution(root / "book" / paper.paper / f"{paper.slug}.ipynb", paper, "paper", "partial")
+    fake_execution(
+        root / "book" / "results" / "paper" / paper.paper / f"{paper.slug}.ipynb",
+        paper,
+        "paper",
+        "partial",
+    )
     return book.stage(tmp_path / "src"), smoke, paper, not_run
 
 
@@ -130,6 +141,25 @@ def test_result_box_on_top_of_every_executed_page(staged):
     box = nb.cells[1].source
     assert ":class: attention" in box and "**Smoke profile:**" not in box
     assert "**Stale:**" in box  # recorded with another digest
+
+
+def test_the_best_profile_is_shown_and_a_reduced_page_lists_its_reductions(tmp_path, monkeypatch):
+    from grokbook.book import scorecard
+
+    monkeypatch.setenv("GROKBOOK_ROOT", str(tmp_path))
+    c = next(c for c in registry.claims() if c.notebook)
+    at = {prof: scorecard.executed_path(c, prof) for prof in ("smoke", "reduced", "paper")}
+    assert at["reduced"] == tmp_path / "book" / "results" / "reduced" / c.paper / f"{c.slug}.ipynb"
+    fake_execution(at["smoke"], c, "smoke", "reproduced")
+    assert scorecard.best_entry(c)[0]["profile"] == "smoke"
+    fake_execution(at["reduced"], c, "reduced", "partial", reductions=["steps: 50,000 → 10,000"])
+    entry, path = scorecard.best_entry(c)
+    assert entry["profile"] == "reduced" and path == at["reduced"]
+    box = book.result_box(c, entry, stale=False)
+    assert "**Reduced profile:**" in box and "- steps: 50,000 → 10,000" in box
+    assert "**Smoke profile:**" not in box
+    fake_execution(at["paper"], c, "paper", "not reproduced")
+    assert scorecard.best_entry(c)[0]["profile"] == "paper"
 
 
 def test_unexecuted_claim_gets_a_not_run_page(staged):
@@ -280,3 +310,14 @@ def test_performance_page_shows_compiled_columns_and_the_paper_plan(staged):
     )
     assert "30 runs in 1 stacks, at most 9,000,000 run-steps" in page and "for 2 claims." in page
     assert "| 30 | 97 | 128 | 2 | 2 | 300,000 | 9,000,000 | 200 | 1.50 | - | `a`, `b` |" in page
+    reduced = plan | {
+        "profile": "reduced",
+        "total": plan["total"] | {"expected_run_steps": 1_200_000},
+        "chunks": [{"chunk": "multitask.shared", "runs": 30, "expected_h": 1.75,
+                    "claims": ["a", "b"]},
+                   {"chunk": "c", "runs": 0, "expected_h": None, "claims": ["c"]}],
+    }
+    (bench / "plan-reduced.json").write_text(json.dumps(reduced))
+    page = book.performance_page()
+    assert "Expected from measured runs: 1,200,000 run-steps" in page
+    assert "| `multitask.shared` | 30 | 1.75 h | `a`, `b` |" in page and "| `c` | 0 | ? |" in page

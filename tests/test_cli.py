@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from grokbook import cli
-from grokbook.book import execute
+from grokbook.book import costs, execute
 from grokbook.errors import UsageError
 from grokbook.book import registry
 
@@ -114,6 +114,21 @@ def test_resolve_merges_smoke_then_user_values():
     assert own.items() <= smoke.items() and "p" in smoke
     assert params["lr"] == 0.001 and params["seeds"] == [7, 8] and params["p"] == smoke["p"]
     assert label == "smoke+custom" and params["profile"] == "smoke+custom"
+
+
+def test_reduced_profile_takes_the_grid_values_and_refuses_a_claim_without_one():
+    from grokbook.papers.grid import grid_of
+
+    _, nb, params, label = execute.resolve("curv.pc1-concentration", "reduced", [])
+    grid = grid_of("curv.pc1-concentration")
+    assert {k: params[k] for k in grid.reduced} == dict(grid.reduced) and label == "reduced"
+    reductions = execute.reductions("curv.pc1-concentration", nb)
+    assert reductions[-1].startswith("steps: 50,000 → 10,000 (")
+    without = "curv.slow-regime"
+    nb = Path(execute.project_root()) / registry.get(without).notebook
+    assert not execute.has_profile(without, nb, "reduced")
+    with pytest.raises(UsageError, match=f"{without} has no reduced profile"):
+        execute.resolve(without, "reduced", [])
 
 
 @pytest.mark.parametrize(
@@ -496,6 +511,8 @@ def test_plan_lists_each_stack_with_the_claims_that_need_it(tmp_path, monkeypatc
 
     monkeypatch.setattr(papermill, "execute_notebook", plan_like_load_or_train)
     monkeypatch.setattr(execute, "claims_to_run", lambda profile, paper, force: claims)
+    monkeypatch.setattr(costs, "MEASURED", (str(tmp_path / "measured.json"),))
+    monkeypatch.setenv("GROKBOOK_CACHE", str(tmp_path / "cache"))  # nothing measured
     execute.plan("paper", None, False, tmp_path / "plan.json")
     d = json.loads((tmp_path / "plan.json").read_text())
     assert d["claims"] == [x.id for x in claims] and "GROKBOOK_PLAN" not in os.environ
@@ -503,9 +520,12 @@ def test_plan_lists_each_stack_with_the_claims_that_need_it(tmp_path, monkeypatc
         "stacks": 2,
         "runs": 3,
         "run_steps": 90,
+        "expected_run_steps": 90,  # nothing measured: the budgets
         "snapshot_gb": 0,
         "hooked_runs": 0,
     }
+    assert sum(ch["runs"] for ch in d["chunks"]) == 3
+    assert json.loads((tmp_path / "measured.json").read_text()) == {}
     assert [(s["runs"], s["steps"], s["claims"]) for s in d["stacks"]] == [
         (1, 50, [claims[0].id]),
         (2, 20, [claims[0].id, claims[1].id]),
@@ -561,3 +581,46 @@ def test_claims_table_explains_the_five_verdicts(capsys):
         f"{v}: " in out
         for v in ("reproduced", "partial", "not reproduced", "not supported", "inconclusive")
     )
+
+
+def test_publish_pushes_the_built_book_to_a_bare_repository(tmp_path, monkeypatch, capsys):
+    import subprocess
+
+    def git(*args, cwd=tmp_path / "proj"):
+        return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                              text=True).stdout
+
+    proj, bare = tmp_path / "proj", tmp_path / "pages.git"
+    (proj / "build" / "html" / "_static").mkdir(parents=True)
+    git("init", "-q", "--bare", str(bare), cwd=tmp_path)
+    git("init", "-q")
+    git("config", "user.email", "a@b.c")
+    git("config", "user.name", "a")
+    (proj / "README.md").write_text("x\n")
+    git("add", "README.md")
+    git("commit", "-q", "-m", "first")
+    monkeypatch.setenv("GROKBOOK_ROOT", str(proj))
+    assert "run `grokbook book` first" in error_of(capsys, "publish", "--remote", str(bare))
+    (proj / "build" / "html" / "index.html").write_text("<h1>book one</h1>")
+    (proj / "build" / "html" / "_static" / "a.css").write_text("p {}")
+    assert cli.main(["publish", "--remote", str(bare)]) == 0
+    assert git("show", "gh-pages:index.html", cwd=bare) == "<h1>book one</h1>"
+    assert set(git("ls-tree", "--name-only", "gh-pages", cwd=bare).split()) == {
+        ".nojekyll", "_static", "index.html"}
+    (proj / "build" / "html" / "index.html").write_text("<h1>book two</h1>")
+    assert cli.main(["publish", "--remote", str(bare)]) == 0  # replaces the published book
+    assert git("show", "gh-pages:index.html", cwd=bare) == "<h1>book two</h1>"
+    assert "book built from" in git("log", "-1", "--format=%s", "gh-pages", cwd=bare)
+    assert "'nowhere' is neither a remote" in error_of(capsys, "publish", "--remote", "nowhere")
+
+
+def test_forge_workflow_tests_every_pull_request_and_publishes_only_from_main():
+    flow = yaml.safe_load((Path(execute.project_root()) / ".github/workflows/book.yml").read_text())
+    on = flow[True]  # YAML 1.1 reads the key `on` as a boolean
+    assert "pull_request" in on and on["push"]["branches"] == ["main"]
+    steps = flow["jobs"]["test-and-publish"]["steps"]
+    test = next(s for s in steps if s.get("name") == "test command")
+    publish = next(s for s in steps if s.get("name") == "publish the book")
+    assert test["run"] == "bash .ci/run" and "if" not in test
+    assert "grokbook publish" in publish["run"] and "refs/heads/main" in publish["if"]
+    assert steps.index(test) < steps.index(publish)

@@ -62,6 +62,8 @@ def test_spectral_grid_stores_full_theta_and_gives_controls_their_own_budget():
         control_seeds=[3, 4],
         control_weight_decay=0.0,
         control_steps=30,
+        regime_ops=["x3_xy"],
+        regime_steps=40,
         **SHARED,
     )
     assert [(o, w, s) for o, w, s, _ in pts] == [
@@ -69,9 +71,17 @@ def test_spectral_grid_stores_full_theta_and_gives_controls_their_own_budget():
         ("mul", 1.0, 3),
         ("add", 0.0, 3),
         ("add", 0.0, 4),
+        ("x3_xy", 1.0, 3),
     ]
     assert all(c.snapshot_groups == ("attn", "all") for *_, c in pts)
-    assert [c.steps for *_, c in pts] == [50, 50, 30, 30]
+    assert [c.steps for *_, c in pts] == [50, 50, 30, 30, 40]
+
+
+def test_spectral_grid_refuses_a_regime_op_that_is_also_a_grokking_op():
+    with pytest.raises(ConfigError, match=r"regime_ops=\['add'\] repeats \['add'\]"):
+        spectral_runs.grid_configs(ops=["add"], seeds=[3], weight_decay=1.0, control_ops=[],
+                                   control_seeds=[], control_weight_decay=0.0, control_steps=30,
+                                   regime_ops=["add"], regime_steps=40, **SHARED)
 
 
 def test_select_filters_grid_runs_by_coordinates():

@@ -169,8 +169,8 @@ def grid_claims():
 @pytest.mark.parametrize("grid, claim_id", grid_claims(), ids=lambda x: getattr(x, "name", x))
 def test_claims_of_a_grid_ask_for_identical_runs(grid, claim_id):
     """Paper profile: the notebook's defaults of the grid's parameters are the grid's paper values.
-    Smoke profile: the grid's smoke values apply and the claim's smoke file does not override them.
-    So every notebook of a grid builds the same run configs under both profiles."""
+    Smoke and reduced profiles: the grid's values apply and the claim's own file does not override
+    them. So every notebook of a grid builds the same run configs under every profile."""
     path = ROOT / registry.get(claim_id).notebook
     params = parameters(nbformat.read(path, as_version=4))
     differ = {
@@ -179,11 +179,12 @@ def test_claims_of_a_grid_ask_for_identical_runs(grid, claim_id):
         if params.get(k, "missing") != v
     }
     assert not differ, f"defaults differ from grid {grid.name} (notebook, grid): {differ}"
-    own = yaml.safe_load(path.with_suffix(".smoke.yaml").read_text()) or {}
-    assert not set(own) & set(
-        grid.paper
-    ), f"smoke file repeats grid parameters {set(own) & set(grid.paper)}"
-    for profile in ("paper", "smoke"):
+    for light in ("smoke", "reduced"):
+        f = path.with_suffix(f".{light}.yaml")
+        own = (yaml.safe_load(f.read_text()) or {}) if f.exists() else {}
+        clash = set(own) & set(grid.paper)
+        assert not clash, f"{light} file repeats grid parameters {clash}"
+    for profile in ("paper", "smoke") + (("reduced",) if grid.reduced is not None else ()):
         assert grid.configs(grid.values(profile)) == grid.configs(
             {**params, **grid.values(profile)}
         )

@@ -231,15 +231,32 @@ def test_x2y2_no_single_basis_degenerate():
 # ── spec.edge-separates-regimes ───────────────────────────────────────────────────────────────────
 
 
-def sep(pairs, g, c):
+def sep(pairs, g, c, nongrok_runs=(), nongrok=()):
     return rules.edge_separates_regimes(
-        pairs, g, c, win_share=0.9167, partial_share=0.75, partial_auroc=0.8
+        pairs, g, c, win_share=0.9167, partial_share=0.75, partial_auroc=0.8,
+        nongrok_runs=nongrok_runs, nongrok=nongrok,
     )
 
 
+def test_edge_separates_regimes_needs_the_non_grokking_runs_at_the_same_weight_decay():
+    pairs, g, c = ["add s42", "sub s42", "mul s42"], [2.0, 3.0, 2.5], [1.0, 1.5, 1.2]
+    assert sep(pairs, g, c).verdict == "partial"  # the old rule: reproduced on λ = 0 alone
+    assert sep(pairs, g, c).checks["at least 3 non-grokking runs at the same λ"] is False
+    same = sep(pairs, g, c, ["x2_xy_y2 s42", "x2_xy_y2 s137", "x3_xy s42"], [2.2, 2.9, 2.4])
+    assert same.verdict == "not supported"  # the edge marks weight decay, not grokking
+    few = sep(pairs, g, c, ["x2_xy_y2 s42"], [1.0])
+    assert few.verdict == "partial" and few.evidence.n == 4
+    overlap = sep(pairs, g, c, ["x2_xy_y2 s42", "x2_xy_y2 s137", "x3_xy s42"], [1.0, 1.1, 2.1])
+    assert overlap.verdict == "partial"  # AUROC 0.89 but not perfectly apart
+    lost = sep(["a", "b", "c"], [1.0, 1.0, 1.0], [2.0, 3.0, 2.0], ["x s1"], [5.0])
+    assert lost.verdict == "not reproduced"
+
+
 def test_edge_separates_regimes_tiers():
-    r = sep(["add s42", "sub s42", "mul s42"], [2.0, 3.0, 2.5], [1.0, 1.5, 1.2])
-    assert r.verdict == "reproduced" and r.evidence.n == 3 and r.evidence.unit == "pairs"
+    r = sep(["add s42", "sub s42", "mul s42"], [2.0, 3.0, 2.5], [1.0, 1.5, 1.2],
+            ["x2_xy_y2 s42", "x2_xy_y2 s137", "x3_xy s42"], [1.1, 1.0, 1.3])
+    assert r.verdict == "reproduced" and r.evidence.n == 6
+    assert r.evidence.unit == "pairs + non-grokking runs"
     assert "91.7%" in r.rule and "75%" in r.rule and "0.8" in r.rule
     assert sep(["a", "b", "c"], [1.5, 1.4, 1.3], [1.0, 1.35, 1.1]).verdict == "partial"
     assert sep(["a", "b"], [1.0, 1.0], [2.0, 3.0]).verdict == "not reproduced"
@@ -569,3 +586,25 @@ def test_edge_rules_need_three_seeds_for_reproduced():
     assert rules.edge_sae_null(sae, alpha=0.01, max_relative_mse=0.1).verdict == "inconclusive"
     sae3 = [dict(sae[0], seed=s) for s in (1, 2, 3)]
     assert rules.edge_sae_null(sae3, alpha=0.01, max_relative_mse=0.1).verdict == "reproduced"
+
+
+def test_nongrok_rows_read_the_grokking_runs_time_and_drop_a_run_that_grokked():
+    from types import SimpleNamespace
+
+    from grokbook.papers.multitask.grids import GridRun
+    from grokbook.papers.spectral import probes
+
+    rng = np.random.default_rng(0)
+    steps = np.arange(0, 3100, 100)
+
+    def run(grok_at):
+        acc = np.where(steps >= grok_at, 0.99, 0.1)[:, None] if grok_at else np.full((31, 1), 0.1)
+        return SimpleNamespace(eval_steps=steps, test_acc=acc, snapshot_steps=steps,
+                               snapshots={"attn": rng.normal(size=(31, 40))})
+
+    main = [GridRun("add", 1.0, 1, run(1000)), GridRun("mul", 1.0, 1, run(2000))]
+    regime = [GridRun("x3_xy", 1.0, 1, run(None)), GridRun("x2_xy_y2", 1.0, 1, run(2500))]
+    rows = probes.nongrok_rows(main, regime, 0.9, 5, True)
+    assert list(rows.end_step) == [1500, 1500] and list(rows.grokked) == [False, True]
+    kw = probes.nongrok_entered(rows)
+    assert kw["nongrok_runs"] == ["x3_xy s1"] and len(kw["nongrok"]) == 1

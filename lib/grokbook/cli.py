@@ -1,13 +1,14 @@
 """grokbook: run claim notebooks, reproduce whole papers, build the book, print the scorecard.
 
-  grokbook run <claim-id> [--profile smoke|paper] [-p NAME VALUE]... [--output PATH] [--compile]
-  grokbook reproduce [--profile smoke|paper] [--paper NAME] [--force] [--plan | --no-plan] [--jobs
-  N]
-                     [--deadline SECONDS] [--compile]
-  grokbook plan [--profile paper] [--paper NAME] [--out FILE]
+  grokbook run <claim-id> [--profile smoke|reduced|paper] [-p NAME VALUE]... [--output PATH]
+                          [--compile]
+  grokbook reproduce [--profile smoke|reduced|paper] [--paper NAME] [--force] [--plan | --no-plan]
+                     [--jobs N] [--deadline SECONDS] [--compile]
+  grokbook plan [--profile paper|reduced|smoke] [--paper NAME] [--out FILE]
   grokbook pack OUT.tar.gz [--cache]
   grokbook unpack IN.tar.gz
   grokbook book
+  grokbook publish [--remote R]
   grokbook claims [--json]
 
 Exit status: 0 done, 2 a usage or parameter error, 3 stopped at the deadline (run again to
@@ -30,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run", help="execute one claim notebook")
     r.add_argument("claim")
     r.add_argument(
-        "--profile", default="smoke", help="smoke (CPU, minutes) or paper (the papers' scale)"
+        "--profile",
+        default="smoke",
+        help="smoke (CPU, minutes), reduced (the paper's model on CPU, fewer grid points; "
+        "hours) or paper (the papers' full grids)",
     )
     r.add_argument(
         "-p",
@@ -56,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="first collect the runs every notebook needs and train them in shared stacks "
-        "(default: on for the paper profile)",
+        "(default: on for the reduced and paper profiles)",
     )
     rp.add_argument(
         "--jobs",
@@ -87,6 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         "benchmarks/results/plan-<profile>.json)",
     )
     sub.add_parser("book", help="build the HTML book into build/html")
+    pb = sub.add_parser(
+        "publish", help="push build/html as the gh-pages branch of a remote (static pages)"
+    )
+    pb.add_argument(
+        "--remote", default="origin", help="a remote of this repository, a URL or a path"
+    )
     pk = sub.add_parser(
         "pack",
         help="archive executed notebooks, ledgers and benchmark results "
@@ -117,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.profile,
                 args.paper,
                 args.force,
-                args.plan if args.plan is not None else args.profile == "paper",
+                args.plan if args.plan is not None else args.profile != "smoke",
                 args.jobs,
                 deadline_s=args.deadline,
                 compile_step=args.compile,
@@ -128,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
             from grokbook.book.pages import build
 
             print(build())
+        elif args.cmd == "publish":
+            from grokbook.book.publish import publish
+
+            print(f"{args.remote} gh-pages: {publish(args.remote)}")
         elif args.cmd == "claims":
             execute.print_claims(args.json)
         elif args.cmd == "pack":

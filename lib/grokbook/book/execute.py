@@ -28,7 +28,8 @@ from grokbook.paths import project_root
 from grokbook.training.config import RunConfig
 from grokbook.errors import ConfigError, UsageError
 
-PROFILES = ("smoke", "paper")
+PROFILES = ("smoke", "reduced", "paper")
+LIGHT = ("smoke", "reduced")  # profiles given as overrides of the paper's values
 
 
 class Stopped(UsageError):
@@ -146,14 +147,21 @@ def notebook_parameters(nb: Path) -> dict:
     }
 
 
-def profile_values(claim_id: str, nb: Path) -> dict:
-    """Smoke-profile overrides of a claim: its shared grid's smoke values, then its own smoke file
-    (which may only hold parameters the claim owns, not the grid's)."""
+def profile_values(claim_id: str, nb: Path, profile: str = "smoke") -> dict:
+    """Overrides of a claim under a light profile ("smoke" or "reduced"): its shared grid's values,
+    then its own `<slug>.<profile>.yaml` (which may only hold parameters the claim owns, not the
+    grid's). A claim has a reduced profile when its grid has one, or, outside a grid, when it has a
+    reduced file; otherwise UsageError."""
     from grokbook.papers.grid import grid_of
 
     grid = grid_of(claim_id)
-    own_file = nb.with_suffix(".smoke.yaml")
-    own = (yaml.safe_load(own_file.read_text()) or {}) if own_file.exists() else {}
+    own_file = nb.with_suffix(f".{profile}.yaml")
+    own, _ = own_overrides(nb, profile)
+    if profile == "reduced" and not has_profile(claim_id, nb, profile):
+        raise UsageError(
+            f"{claim_id} has no reduced profile: its point is the breadth of the paper's grid "
+            "(see its page); run it with --profile smoke or --profile paper"
+        )
     if grid is None:
         return own
     clash = sorted(set(own) & set(grid.paper))
@@ -162,7 +170,45 @@ def profile_values(claim_id: str, nb: Path) -> dict:
             f"{own_file.name} sets {clash}, which belong to the shared grid {grid.name}; "
             "change them in the grid's definition"
         )
-    return {**grid.smoke, **own}
+    return {**(grid.smoke if profile == "smoke" else grid.reduced), **own}
+
+
+def own_overrides(nb: Path, profile: str) -> tuple[dict, dict]:
+    """A claim's own `<slug>.<profile>.yaml`: (parameter overrides, why) — `why` maps a parameter
+    to the reason its reduced value is enough and is not a parameter."""
+    f = nb.with_suffix(f".{profile}.yaml")
+    own = dict((yaml.safe_load(f.read_text()) or {}) if f.exists() else {})
+    why = own.pop("why", {})
+    if not isinstance(why, dict):
+        raise UsageError(f"{f.name}: `why` must map parameters to reasons, not {why!r}")
+    return own, why
+
+
+def has_profile(claim_id: str, nb: Path, profile: str) -> bool:
+    """Whether a claim can run under a profile: smoke and paper always; reduced when its grid
+    defines one or, outside a grid, when it has a `<slug>.reduced.yaml`."""
+    from grokbook.papers.grid import grid_of
+
+    if profile != "reduced":
+        return True
+    grid = grid_of(claim_id)
+    return grid.reduced is not None if grid else nb.with_suffix(".reduced.yaml").exists()
+
+
+def reductions(claim_id: str, nb: Path) -> list[str]:
+    """The reduced profile's departures from the paper for a claim, one sentence each: its grid's,
+    then those of its own reduced file (whose `why` key explains them)."""
+    from grokbook.papers.grid import grid_of, short_value
+
+    grid = grid_of(claim_id)
+    out = grid.reductions() if grid else []
+    own, why = own_overrides(nb, "reduced")
+    defaults = notebook_parameters(nb)
+    return out + [
+        f"{k}: {short_value(defaults.get(k))} → {short_value(v)}"
+        + (f" ({why[k]})" if k in why else "")
+        for k, v in own.items()
+    ]
 
 
 def executed_parameters(nb: Path, executed: Path) -> dict:
@@ -191,8 +237,8 @@ def resolve(
     nb = project_root() / claim.notebook
     defaults = notebook_parameters(nb)
     params: dict = {}
-    if profile == "smoke":
-        params |= profile_values(claim.id, nb)
+    if profile in LIGHT:
+        params |= profile_values(claim.id, nb, profile)
     for name, text in user:
         if name not in defaults:
             raise UsageError(
@@ -211,19 +257,21 @@ def resolve(
 
 
 def source_digest(nb: Path, profile: str) -> str:
-    """What an executed claim depends on: the notebook, its smoke overrides (smoke profile) and the
-    library source. A ledger entry carrying the current digest is up to date and `reproduce` skips
-    its claim.
+    """What an executed claim's result depends on: the notebook, its profile overrides (light
+    profiles) and the source of the layers that compute results (training, measures, papers). A
+    ledger entry carrying the current digest is up to date and `reproduce` skips its claim; the
+    book layer (pages, runner) can change without making results stale.
     """
     import hashlib
 
     h = hashlib.sha256(nb.read_bytes())
-    smoke = nb.with_suffix(".smoke.yaml")
-    if profile == "smoke" and smoke.exists():
-        h.update(smoke.read_bytes())
+    own = nb.with_suffix(f".{profile}.yaml")
+    if profile in LIGHT and own.exists():
+        h.update(own.read_bytes())
     lib = Path(__file__).parents[1]
-    for f in sorted(lib.rglob("*.py")) + [lib / "book" / "claims.yaml"]:
-        h.update(str(f.relative_to(lib)).encode() + f.read_bytes())
+    for layer in ("training", "measures", "papers"):
+        for f in sorted((lib / layer).rglob("*.py")):
+            h.update(str(f.relative_to(lib)).encode() + f.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -298,6 +346,7 @@ def run_claim(
         )
     entry["parameters"] = executed_parameters(nb, out)  # as papermill ran it, no hand-written list
     entry["profile"] = label
+    entry["reductions"] = reductions(claim.id, nb) if profile == "reduced" else []
     entry["compile_step"] = compiled
     entry["source_digest"] = source_digest(
         nb, profile
@@ -364,6 +413,16 @@ def claims_to_run(profile: str, paper: str | None, force: bool) -> list[registry
     if profile not in PROFILES:
         raise UsageError(f"--profile {profile!r} is unknown; choose one of {list(PROFILES)}")
     todo, implemented = [], [c for c in registry.claims(paper) if c.notebook is not None]
+    without = [
+        c.id for c in implemented if not has_profile(c.id, project_root() / c.notebook, profile)
+    ]
+    if without:
+        print(
+            f"--profile {profile}: {len(without)} claim(s) have no such profile (their point is "
+            f"the paper's breadth): {', '.join(without)}",
+            flush=True,
+        )
+    implemented = [c for c in implemented if c.id not in without]
     for claim in implemented:
         if not force and is_current(claim, profile):
             print(
@@ -379,33 +438,49 @@ def claims_to_run(profile: str, paper: str | None, force: bool) -> list[registry
 
 def plan(profile: str, paper: str | None, force: bool, out: Path | None) -> None:
     """Print (and write as JSON) the runs `reproduce` would train for these claims, grouped into
-    stacks."""
+    stacks and chunks (a shared grid and the claims that read it), with the upper bound and the
+    expected cost from measured runs (`costs`). With `out`, the measurements of the local run cache
+    are also kept in benchmarks/results/measured-runs.json."""
+    from grokbook.book import costs
     from grokbook.training.cache import plan_stacks
 
     todo = claims_to_run(profile, paper, force)
-    rows = plan_stacks(collect_plan(todo, profile))
+    table = costs.measurements()
+    rows = plan_stacks(collect_plan(todo, profile), lambda cs: costs.stack_cost(cs, table))
+    chunks = plan_chunks(rows, todo)
     total = {
         "stacks": len(rows),
         "runs": sum(r["runs"] for r in rows),
         "run_steps": sum(r["run_steps"] for r in rows),
+        "expected_run_steps": sum(r["expected_run_steps"] for r in rows),
         "snapshot_gb": round(sum(r["snapshot_gb"] for r in rows), 2),
         "hooked_runs": sum(r["runs"] for r in rows if r["hook"]),
     }
     print(
         f"\n{'runs':>5} {'p':>4} {'d':>4} {'L':>2} {'T':>2} {'steps':>8} {'run-steps':>11} "
-        f"{'probe':>6} {'snap GB':>8} hook claims"
+        f"{'expected':>11} {'h':>6} {'probe':>6} {'snap GB':>8} hook claims"
     )
     for r in rows:
+        hours = "?" if r["expected_h"] is None else f"{r['expected_h']:.2f}"
         print(
             f"{r['runs']:5d} {r['p']:4d} {r['d_model']:4d} {r['n_layers']:2d} {r['n_tasks']:2d} "
-            f"{r['steps']:8d} {r['run_steps']:11,d} {r['probe_every']:6d} {r['snapshot_gb']:8.2f} "
-            f"{r['hook'] or '-'} {', '.join(r['claims'])}"
+            f"{r['steps']:8d} {r['run_steps']:11,d} {r['expected_run_steps']:11,d} {hours:>6} "
+            f"{r['probe_every']:6d} {r['snapshot_gb']:8.2f} {r['hook'] or '-'} "
+            f"{', '.join(r['claims'])}"
         )
     print(
         f"total: {total['runs']} runs in {total['stacks']} stacks, {total['run_steps']:,} "
-        f"run-steps at most ({total['hooked_runs']} hooked runs train in the real pass), "
+        f"run-steps at most, {total['expected_run_steps']:,} expected from measured runs "
+        f"({total['hooked_runs']} hooked runs train in the real pass), "
         f"{total['snapshot_gb']} GB of snapshots; first training call of each notebook only"
     )
+    print("\nchunks (train, then execute the claims that read them; one sitting each):")
+    for ch in chunks:
+        hours = "? h" if ch["expected_h"] is None else f"{ch['expected_h']:.2f} h"
+        print(
+            f"  {ch['chunk']}: {ch['runs']} runs, {hours} of training expected, "
+            f"{len(ch['claims'])} claims"
+        )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(
@@ -415,12 +490,39 @@ def plan(profile: str, paper: str | None, force: bool, out: Path | None) -> None
                     "paper": paper,
                     "claims": [c.id for c in todo],
                     "total": total,
+                    "chunks": chunks,
                     "stacks": rows,
                 },
                 indent=1,
             )
         )
-        print(f"written {out}")
+        print(f"written {out}; measurements kept in {costs.write(table)}")
+
+
+def plan_chunks(rows: list[dict], todo: list[registry.Claim]) -> list[dict]:
+    """The plan's stacks grouped by the shared grid (or the single claim) that asks for them: each
+    chunk trains and executes in one sitting. Hours are None when a stack's speed is unknown."""
+    from grokbook.papers.grid import grid_of
+
+    def chunk_of(claim_id: str) -> str:
+        g = grid_of(claim_id)
+        return g.name if g else claim_id
+
+    chunks: dict[str, dict] = {}
+    for r in rows:
+        ch = chunks.setdefault(chunk_of(r["claims"][0]), {"runs": 0, "expected_h": 0.0})
+        ch["runs"] += r["runs"]
+        ch["expected_h"] = (
+            None
+            if ch["expected_h"] is None or r["expected_h"] is None
+            else round(ch["expected_h"] + r["expected_h"], 2)
+        )
+    for c in todo:
+        chunks.setdefault(chunk_of(c.id), {"runs": 0, "expected_h": 0.0})
+    return [
+        {"chunk": k, **v, "claims": [c.id for c in todo if chunk_of(c.id) == k]}
+        for k, v in chunks.items()
+    ]
 
 
 def _deadline_now() -> Optional[float]:

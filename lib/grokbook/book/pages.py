@@ -3,7 +3,7 @@ errors).
 
 Static pages come from book/ (intro, setup, rerun, _config.yml, assets). Generated here: one index
 page per paper (citation, claims, verdicts), one page per implemented claim (its executed notebook,
-paper profile preferred, else the smoke copy) with a result box on top, the scorecard with its
+paper profile, else reduced, else smoke) with a result box on top, the scorecard with its
 verdict-count figure, and _toc.yml. Cross-page numbers are written from the ledger JSON, never glued
 (a glue key does not resolve across pages).
 """
@@ -52,7 +52,7 @@ SCALE = (
     "device",
 )  # the run scale shown in the result box
 OUTCOMES = ledger.VERDICTS + ("not run", "pending")
-PROFILES = ("paper", "smoke")  # counted separately; a custom run is never shown in the book
+PROFILES = ("paper", "reduced", "smoke")  # counted separately; a custom run is never shown
 BADGE = {
     "reproduced": "success",
     "partial": "warning",
@@ -91,6 +91,7 @@ def base_profile(row: dict) -> str | None:
 
 def evidence(row: dict) -> str:
     return row.get("evidence") or "–"
+
 
 def verdict_line(row: dict) -> str:
     v = f"**{outcome(row)}**" + (
@@ -138,6 +139,7 @@ def count_table(rows: list[dict]) -> list[str]:
             text = " · ".join(f"{o} {k}" for o, k in rest.items() if k)
             lines.append(f"| {name} | – | {text} | – |")
     return lines
+
 
 def verdict_legend() -> list[str]:
     return [
@@ -190,11 +192,13 @@ def scorecard_page(rows: list[dict]) -> str:
     meta, out = registry.papers(), [
         "# Scorecard",
         "",
-        "Every claim of the five papers with the verdict of its execution: the paper-profile one "
-        "where it exists, else the CPU smoke one (column *profile*; smoke verdicts check the "
+        "Every claim of the five papers with the verdict of its best execution: the paper "
+        "profile where it exists, else the reduced profile (the paper's model on a CPU, fewer "
+        "grid points), else the CPU smoke one (column *profile*; smoke verdicts check the "
         "machinery and show the phenomenon in small, they are not evidence about the papers' "
-        "scale). *Evidence* is what entered the verdict (runs, seeds or pairs that were measured, "
-        "not those requested). A *stale* result was computed by an older version of its notebook "
+        "scale; see {ref}`methods-profiles`). *Evidence* is what entered the verdict (runs, "
+        "seeds or pairs that were measured, not those requested). A *stale* result was computed "
+        "by an older version of its notebook "
         "or of the library; re-run it. Each claim's page has the paper's value, ours, the null and "
         "the rule. Verdicts are never added across profiles.",
         "",
@@ -298,8 +302,8 @@ def paper_index(paper: str) -> str:
 def not_run_page(c: registry.Claim) -> str:
     note = (
         f"This claim is implemented in `{c.notebook}` but has not been executed yet. Run `grokbook "
-        f"run {c.id}` (smoke profile, CPU) or `grokbook run {c.id} --profile paper` (the paper's "
-        "scale), then `grokbook book`."
+        f"run {c.id}` (smoke profile, CPU), `--profile reduced` (the paper's model, fewer grid "
+        "points) or `--profile paper` (the paper's scale), then `grokbook book`."
         if (project_root() / c.notebook).exists()
         else f"This claim's notebook, `{c.notebook}`, is registered but not in this checkout yet."
     )
@@ -331,13 +335,15 @@ def result_box(c: registry.Claim, entry: dict, stale: bool) -> str:
             f"{entry['recorded'][:10]}, {wall})",
         ),
     ]
-    note = (
-        "\n\n**Smoke profile:** a small CPU setting that checks the code end to end and shows the "
-        "phenomenon in small; its verdict is not evidence about the paper's scale (`grokbook run "
-        f"{c.id} --profile paper` gives the paper-scale page; see {{doc}}`../rerun`)."
-        if prof == "smoke"
-        else ""
-    )
+    note = {
+        "smoke": "\n\n**Smoke profile:** a small CPU setting that checks the code end to end and "
+        "shows the phenomenon in small; its verdict is not evidence about the paper's scale "
+        f"(`grokbook run {c.id} --profile reduced` or `--profile paper` gives the paper's model; "
+        "see {doc}`../rerun`).",
+        "reduced": "\n\n**Reduced profile:** the paper's model, task, optimiser, data fraction and "
+        "grok rule; reduced only in breadth ({ref}`methods-profiles`):\n"
+        + "".join(f"\n- {esc(r)}" for r in entry.get("reductions") or ["(none recorded)"]),
+    }.get(prof, "")
     if stale:
         note += (
             "\n\n**Stale:** this result was computed by an older version of the notebook or the "
@@ -447,8 +453,8 @@ def benchmark_tables() -> list[str]:
 
 
 def plan_table(profile: str = "paper") -> list[str]:
-    """The stacks the paper profile trains, from `grokbook plan --out
-    benchmarks/results/plan-paper.json`."""
+    """The stacks a profile trains, from `grokbook plan --profile <profile> --out
+    benchmarks/results/plan-<profile>.json`, and its chunks where the plan has them."""
     import json
 
     f = project_root() / "benchmarks" / "results" / f"plan-{profile}.json"
@@ -477,6 +483,29 @@ def plan_table(profile: str = "paper") -> list[str]:
             f"{r['steps']:,} | {r['run_steps']:,} | {r['probe_every'] or '-'} | "
             f"{r['snapshot_gb']:.2f} | {r['hook'] or '-'} | "
             + ", ".join(f"`{i}`" for i in r["claims"])
+            + " |"
+        )
+    return out + [""] + chunk_table(d)
+
+
+def chunk_table(d: dict) -> list[str]:
+    """The plan's chunks with their expected training hours (from measured runs), if recorded."""
+    if not d.get("chunks"):
+        return []
+    out = [
+        f"Expected from measured runs: {d['total']['expected_run_steps']:,} run-steps. One chunk "
+        "is a shared grid and the claims that read it, trained and executed in one sitting; its "
+        "hours are the expected run-steps at the measured speed of the model shape on this "
+        "kind of machine (? where that speed was not measured).",
+        "",
+        "| chunk | runs | expected training | claims |",
+        "|---|---|---|---|",
+    ]
+    for ch in d["chunks"]:
+        hours = "?" if ch["expected_h"] is None else f"{ch['expected_h']:.2f} h"
+        out.append(
+            f"| `{ch['chunk']}` | {ch['runs']} | {hours} | "
+            + ", ".join(f"`{i}`" for i in ch["claims"])
             + " |"
         )
     return out + [""]
@@ -527,6 +556,12 @@ def performance_page() -> str:
             "stacks of one shape.",
             "",
             *plan_table(),
+            "## What the reduced profile trains",
+            "",
+            "`grokbook plan --profile reduced`: the same listing for the paper's model on a CPU, "
+            "reduced in breadth (see {ref}`methods-profiles`), with the expected cost per chunk.",
+            "",
+            *plan_table("reduced"),
             "## Wall time per claim",
             "",
             "Wall time of the executed notebook each page shows (training included when the run "
@@ -544,7 +579,7 @@ def stage(dest: Path) -> Path:
     shutil.copytree(
         project_root() / "book",
         dest,
-        ignore=shutil.ignore_patterns(*registry.PAPER_ORDER, "_build", "*.ledger.json"),
+        ignore=shutil.ignore_patterns("results", "_build", "*.ledger.json"),
     )
     rows = scorecard.rows()
     (dest / "scorecard.md").write_text(scorecard_page(rows))

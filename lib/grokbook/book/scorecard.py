@@ -1,7 +1,8 @@
 """Where each claim's executed notebook and ledger live, and the scorecard built from them.
 
-Paper profile: book/<paper>/<slug>.ipynb (+ .ledger.json), committed. Smoke profile:
-build/smoke/<paper>/<slug>.ipynb, git-ignored. The scorecard prefers the paper-profile entry.
+Paper and reduced profiles: book/results/<profile>/<paper>/<slug>.ipynb (+ .ledger.json),
+committed. Smoke profile: build/smoke/<paper>/<slug>.ipynb, git-ignored. The book shows the best
+available entry of a claim: paper, else reduced, else smoke.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ from grokbook.book import ledger
 from grokbook.book import registry
 from grokbook.paths import build_root, project_root
 
+COMMITTED = ("paper", "reduced")  # profiles whose results are committed with the book
+BEST_FIRST = ("paper", "reduced", "smoke")
+
 
 def executed_path(claim: registry.Claim, profile: str) -> Path:
-    """Default output of `grokbook run` for a claim and profile ("paper", "smoke" or "custom")."""
-    if profile == "paper":
-        return project_root() / "book" / claim.paper / f"{claim.slug}.ipynb"
+    """Default output of `grokbook run` for a claim and profile ("paper", "reduced", "smoke" or
+    "custom")."""
+    if profile in COMMITTED:
+        return project_root() / "book" / "results" / profile / claim.paper / f"{claim.slug}.ipynb"
     return build_root() / profile / claim.paper / f"{claim.slug}.ipynb"
 
 
@@ -26,12 +31,12 @@ def ledger_for(notebook: Path) -> Path:
 
 
 def best_entry(claim: registry.Claim) -> tuple[Optional[dict], Optional[Path]]:
-    """The paper-profile ledger entry if there is one, else the smoke one; with its notebook
+    """The best available ledger entry (paper, else reduced, else smoke profile) with its notebook
     path."""
-    for profile in ("paper", "smoke"):
+    for profile in BEST_FIRST:
         nb = executed_path(claim, profile)
         entry = ledger.read(ledger_for(nb))
-        if entry is not None and "profile" in entry and nb.exists():   # the runner has finished it
+        if entry is not None and "profile" in entry and nb.exists():  # the runner has finished it
             return entry, nb
     return None, None
 
@@ -46,7 +51,7 @@ def is_stale(claim: registry.Claim, entry: dict) -> bool:
 
 
 def evidence_text(entry: dict) -> str | None:
-    """"3 seeds", "1 seed" from a ledger entry (None for an entry without an evidence count)."""
+    """ "3 seeds", "1 seed" from a ledger entry (None for an entry without an evidence count)."""
     from grokbook.papers.verdict import Evidence
 
     if entry.get("evidence_n") is None:

@@ -1,19 +1,22 @@
 """A shared run grid: one definition of the runs that several claims read, per profile.
 
-A grid names the notebook parameters that decide its runs, with the paper's values and the smoke
-profile's overrides. Every notebook that reads the grid declares those parameters with the paper's
-values as defaults; `grokbook run` applies the grid's smoke overrides before the claim's own smoke
-file, so the claims of a grid always ask for identical runs (a test checks it).
+A grid names the notebook parameters that decide its runs, with the paper's values and the
+overrides of the two lighter profiles: `smoke` (a small CPU model) and `reduced` (the paper's model,
+task and optimiser, reduced only in breadth: fewer grid points, capped budgets for runs that are not
+expected to grok; None where the grid's point is its breadth). Every notebook that reads the grid
+declares those parameters with the paper's values as defaults; `grokbook run` applies the grid's
+values for the profile before the claim's own profile file, so the claims of a grid always ask for
+identical runs (a test checks it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Optional
 
 from grokbook.training.config import RunConfig
 
-PROFILE_NAMES = ("smoke", "paper")
+PROFILE_NAMES = ("smoke", "reduced", "paper")
 
 
 @dataclass(frozen=True)
@@ -23,19 +26,36 @@ class Grid:
     smoke: Mapping  # parameter -> smoke-profile value (a subset of `paper`)
     build: Callable[..., list[RunConfig]]  # parameters -> the grid's run configs, in a fixed order
     claims: tuple[str, ...] = ()  # the claims that read this grid
+    reduced: Optional[Mapping] = None  # parameter -> reduced-profile value; None: no such profile
+    why: Mapping = field(default_factory=dict)  # parameter -> why the reduced value is enough
 
     def __post_init__(self):
-        extra = set(self.smoke) - set(self.paper)
-        if extra:
-            raise ValueError(
-                f"grid {self.name}: smoke overrides {sorted(extra)} are not grid parameters"
-            )
+        for profile, over in (("smoke", self.smoke), ("reduced", self.reduced or {})):
+            extra = set(over) - set(self.paper)
+            if extra:
+                raise ValueError(
+                    f"grid {self.name}: {profile} overrides {sorted(extra)} are not grid "
+                    "parameters"
+                )
+        unexplained = set(self.reduced or {}) - set(self.why)
+        if unexplained:
+            raise ValueError(f"grid {self.name}: reductions {sorted(unexplained)} lack a `why`")
 
     def values(self, profile: str) -> dict:
-        """The grid's parameters under a profile ("smoke" or "paper")."""
+        """The grid's parameters under a profile ("smoke", "reduced" or "paper")."""
         if profile not in PROFILE_NAMES:
             raise ValueError(f"profile={profile!r}; choose one of {PROFILE_NAMES}")
-        return {**self.paper, **(self.smoke if profile == "smoke" else {})}
+        if profile == "reduced" and self.reduced is None:
+            raise ValueError(f"grid {self.name} has no reduced profile")
+        over = {"smoke": self.smoke, "reduced": self.reduced or {}, "paper": {}}[profile]
+        return {**self.paper, **over}
+
+    def reductions(self) -> list[str]:
+        """The reduced profile's departures from the paper, one sentence each."""
+        return [
+            f"{k}: {short_value(self.paper[k])} → {short_value(v)} ({self.why[k]})"
+            for k, v in (self.reduced or {}).items()
+        ]
 
     def pick(self, namespace: Mapping) -> dict:
         """The grid's parameters as a notebook holds them (its namespace after papermill's
@@ -48,6 +68,12 @@ class Grid:
     def configs(self, namespace: Mapping) -> list[RunConfig]:
         """The run configs of this grid for the values in `namespace` (a notebook's globals())."""
         return self.build(**self.pick(namespace))
+
+
+def short_value(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(short_value(v) for v in value) + "]"
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
 PAPERS = ("power", "curvature", "multitask", "holographic", "spectral")

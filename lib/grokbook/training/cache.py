@@ -23,7 +23,7 @@ import warnings
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -221,10 +221,13 @@ def plan_entries(plan: Path) -> list[tuple[RunConfig, str]]:
     return [(RunConfig(**d["config"]), d["hook"]) for d in seen.values()]
 
 
-def plan_stacks(needs: dict[tuple[RunConfig, str], list[str]]) -> list[dict]:
+def plan_stacks(
+    needs: dict[tuple[RunConfig, str], list[str]],
+    cost: Optional[Callable[[list[RunConfig]], dict]] = None,
+) -> list[dict]:
     """The stacks a plan trains: one row per (stack shape, hook) with its runs, the claims that need
     them, its step budget and the run-steps it costs at most (runs that stop on grokking cost less),
-    largest first.
+    largest first; `cost(configs)` adds its fields to the row (the expected cost).
     """
     from grokbook.training.model import group_slices
 
@@ -255,6 +258,7 @@ def plan_stacks(needs: dict[tuple[RunConfig, str], list[str]]) -> list[dict]:
                 "snapshot_gb": len(cs) * n_snap * per_snap * 4 / 1e9,
                 "claims": claims[(sk, hook)],
             }
+            | (cost(cs) if cost else {})
         )
     return sorted(rows, key=lambda r: -r["run_steps"])
 

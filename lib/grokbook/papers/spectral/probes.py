@@ -61,9 +61,19 @@ def post_rows(main, W: int, centred: bool) -> pd.DataFrame:
                           **{k: v for k, v in track(g).items() if k in keep}} for g in main])
 
 
+def nongrok_entered(nongrok: pd.DataFrame, stat: str = "R") -> dict:
+    """The non-grokking runs that enter spec.edge-separates-regimes (those that never reached the
+    grok threshold), as keyword arguments of the rule: labels ("x2_xy_y2 s42") and values."""
+    d = nongrok[~nongrok.grokked.astype(bool)]
+    return {"nongrok_runs": [f"{o} s{s}" for o, s in zip(d.op, d.seed)],
+            "nongrok": list(d[stat])}
+
+
 def regime_values(sep: pd.DataFrame, head_rows: pd.DataFrame, stats: Sequence[str], W: int,
-                  centred: bool, control_weight_decay: float) -> tuple[str, str]:
-    """Our value and the null of spec.edge-separates-regimes (headline rows and separations)."""
+                  centred: bool, control_weight_decay: float,
+                  nongrok: pd.DataFrame) -> tuple[str, str]:
+    """Our value and the nulls of spec.edge-separates-regimes (headline rows, separations and the
+    non-grokking runs at the grokking runs' λ, `nongrok_rows`)."""
     from grokbook.measures.trajectory import Spread
     hs = sep[(sep.W == W) & (sep.centred == centred)].set_index("stat")
     g_R, c_R = (head_rows[head_rows.regime == r].R for r in ("grokking", "control"))
@@ -72,9 +82,40 @@ def regime_values(sep: pd.DataFrame, head_rows: pd.DataFrame, stats: Sequence[st
     ours = (f"R at the grok step (W={W}, centred): grokking {Spread.of(g_R).fmt(digits=3)}; wins "
             f"{hs.loc['R', 'wins']}/{hs.loc['R', 'n']}, AUROC {hs.loc['R', 'auroc']:.2f}; "
             + others)
+    entered = nongrok[~nongrok.grokked.astype(bool)]
     null = (f"matched λ = {control_weight_decay} runs at the same step: R "
-            f"{Spread.of(c_R).fmt(digits=3)}")
+            f"{Spread.of(c_R).fmt(digits=3)}; non-grokking operations at the same λ and training "
+            + (f"time: R {Spread.of(entered.R).fmt(digits=3)} ({len(entered)} runs)"
+               if len(entered) else "time: none measured"))
     return ours, null
+
+
+def nongrok_rows(main, regime, threshold: float, W: int, centred: bool) -> pd.DataFrame:
+    """Edge statistics of the non-grokking operations at the grokking runs' λ (`regime`), each at
+    the window ending at the median grok step of the grokking runs of its seed (first test ≥
+    threshold; over all grokking runs when its seed has none): the same training time, without a
+    grok step of its own. `grokked` marks a run that reached the threshold after all (it then does
+    not enter the comparison)."""
+    from grokbook.training.train import first_sustained
+
+    def grok_step(g):
+        return first_sustained(g.run.eval_steps, g.run.test_acc[:, 0], threshold, 1)
+
+    steps = {(g.seed, g.task_set): grok_step(g) for g in main}
+    out = []
+    for g in regime:
+        own = [s for (seed, _), s in steps.items() if seed == g.seed and s is not None]
+        pool = own or [s for s in steps.values() if s is not None]
+        if not pool:
+            continue
+        end = int(np.median(pool))
+        t = spectral.edge_track(g.run.snapshot_steps, g.run.snapshots["attn"], [end], W, centred)
+        if t:
+            out.append({"op": g.task_set, "seed": g.seed, "end_step": end,
+                        "grokked": grok_step(g) is not None,
+                        **{k: t[0][k] for k in ("rows", "R", "E3", "rho3")}})
+    return pd.DataFrame(out, columns=["op", "seed", "end_step", "grokked", "rows", "R", "E3",
+                                      "rho3"])
 
 
 def first_pair(main, controls):

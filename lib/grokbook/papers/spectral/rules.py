@@ -283,17 +283,27 @@ def edge_separates_regimes(
     partial_auroc: float,
     min_evidence: int = 3,
     stat: str = "R",
+    nongrok_runs: Sequence[str] = (),
+    nongrok: Sequence[float] = (),
 ) -> Verdict:
     """spec.edge-separates-regimes on one statistic: paired values of the grokking runs and their
-    matched λ = 0 controls at the same step; pairs labels them ("add s42")."""
+    matched λ = 0 controls at the same step (pairs labels them, "add s42"), then the second null:
+    the non-grokking operations at the grokking runs' λ (nongrok_runs, nongrok) at the same training
+    time. The λ = 0 comparison alone cannot tell an edge of grokking from an edge of weight decay;
+    if the grokking runs do not stand out from the non-grokking runs at the same λ (AUROC below
+    partial_auroc), a separation from the λ = 0 runs is "not supported"."""
     rule = (
         f"{stat} of the centred window ending at the grok step: the grokking run exceeds its "
-        f"matched control in ≥ {win_share:.1%} of the pairs and the pooled values separate "
+        f"matched λ = 0 control in ≥ {win_share:.1%} of the pairs and the pooled values separate "
         f"perfectly → reproduced; ≥ {partial_share:.0%} of the pairs or AUROC "
-        f"≥ {partial_auroc} → partial; else not reproduced; reproduced from fewer than "
-        f"{min_evidence} matched pairs → inconclusive"
+        f"≥ {partial_auroc} → partial; else not reproduced. Reproduced also needs the grokking "
+        f"runs to separate perfectly from ≥ {min_evidence} runs of the non-grokking operations "
+        "at the same λ and step (else partial); if those runs reach the grokking runs' values "
+        f"(AUROC < {partial_auroc}), a λ = 0 separation is not supported; reproduced from fewer "
+        f"than {min_evidence} matched pairs → inconclusive"
     )
-    evidence = Evidence.of(pairs, "pairs")
+    unit = "pairs" + (" + non-grokking runs" if len(nongrok_runs) else "")
+    evidence = Evidence.of(list(pairs) + [f"{r} (non-grokking)" for r in nongrok_runs], unit)
     if not len(pairs):
         return Verdict("inconclusive", rule, evidence, {})
     s = separation(grok, control)
@@ -306,8 +316,26 @@ def edge_separates_regimes(
         f"at least {min_evidence} matched pairs": s.n >= min_evidence,
     }
     level = separation_level(s, win_share, partial_share, partial_auroc)
+    if len(nongrok):
+        g, n = np.asarray(grok, dtype=float), np.asarray(nongrok, dtype=float)
+        auroc = float((g[:, None] > n[None, :]).mean() + 0.5 * (g[:, None] == n[None, :]).mean())
+        apart = bool(g.min() > n.max())
+        checks |= {
+            f"grokking > non-grokking at the same λ, AUROC ≥ {partial_auroc} ({auroc:.2f})":
+                auroc >= partial_auroc,
+            f"perfect separation from the non-grokking runs ({len(n)})": apart,
+        }
+        if level != LEVELS[0] and auroc < partial_auroc:
+            return Verdict("not supported", rule, evidence, checks)
+    else:
+        apart = False
+    checks[f"at least {min_evidence} non-grokking runs at the same λ"] = (
+        len(nongrok) >= min_evidence
+    )
     if level == LEVELS[2] and s.n < min_evidence:
         level = "inconclusive"
+    elif level == LEVELS[2] and not (apart and len(nongrok) >= min_evidence):
+        level = LEVELS[1]
     return Verdict(level, rule, evidence, checks)
 
 

@@ -1,0 +1,109 @@
+"""Expected training cost of a plan, from runs that were measured.
+
+A run that stops on grokking costs far less than its step budget, so the upper bound of a plan
+(every run to its budget) says little about the hours it takes. Every finished run in the run cache
+records its stop step and the wall time and size of the stack it was trained in; `measured_runs`
+reads them, and `benchmarks/results/measured-runs.json` keeps them with the book, so a fresh
+machine plans from the same measurements. A run's expected length is the median stop step of the
+measured runs of its *family* (the same configuration up to the seed), else its budget; a stack's
+speed is the median run-steps per second of the measured stacks of the same model shape, else
+unknown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from grokbook.paths import cache_root, project_root
+from grokbook.training.config import RunConfig
+
+MEASURED = ("benchmarks", "results", "measured-runs.json")
+
+
+def family(cfg: RunConfig) -> str:
+    """The configuration up to its seed, as a short hash."""
+    d = {k: v for k, v in cfg.to_dict().items() if k != "seed"}
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def shape(cfg: RunConfig) -> str:
+    """The model shape that decides a training step's cost: p, d_model, layers, tasks, batch."""
+    return f"p{cfg.p} d{cfg.d_model} L{cfg.n_layers} T{cfg.n_tasks} b{cfg.batch_size}"
+
+
+def measured_runs(root: Optional[Path] = None) -> dict[str, dict]:
+    """{cache key: measurement} of every finished run in the run cache: family, shape, seed, stop
+    step, budget, and the size and wall time of its training stack."""
+    root = Path(root) if root is not None else cache_root()
+    out = {}
+    for done in sorted(root.glob("*/DONE")):
+        try:
+            cfg = RunConfig(**json.loads((done.parent / "config.json").read_text()))
+            env = json.loads((done.parent / "env.json").read_text())
+        except (OSError, ValueError, TypeError):
+            continue  # an entry the cache itself would discard
+        out[done.parent.name] = {
+            "family": family(cfg),
+            "shape": shape(cfg),
+            "seed": cfg.seed,
+            "ops": list(cfg.ops),
+            "weight_decay": cfg.weight_decay,
+            "steps": cfg.steps,
+            "final_step": int(env["final_step"]),
+            "stack_size": int(env.get("stack_size", 1)),
+            "stack_wall_s": float(env.get("stack_wall_s", float("nan"))),
+            "device": env.get("device", ""),
+        }
+    return out
+
+
+def measurements(path: Optional[Path] = None, root: Optional[Path] = None) -> dict[str, dict]:
+    """The committed measurements updated with those of the local run cache."""
+    path = Path(path) if path is not None else project_root().joinpath(*MEASURED)
+    known = json.loads(path.read_text()) if path.exists() else {}
+    return known | measured_runs(root)
+
+
+def write(table: dict[str, dict], path: Optional[Path] = None) -> Path:
+    path = Path(path) if path is not None else project_root().joinpath(*MEASURED)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(sorted(table.items())), indent=1) + "\n")
+    return path
+
+
+def expected_steps(cfg: RunConfig, table: dict[str, dict]) -> tuple[int, int]:
+    """(expected training steps of a run, how many measured runs that rests on: 0 = its budget)."""
+    seen = [m["final_step"] for m in table.values() if m["family"] == family(cfg)]
+    if not seen:
+        return cfg.steps, 0
+    return min(cfg.steps, int(np.median(seen))), len(seen)
+
+
+def speed(cfg: RunConfig, table: dict[str, dict]) -> Optional[float]:
+    """Median measured run-steps per second of the training stacks of this model shape on CPU (one
+    stack = the runs that share a wall time), or None."""
+    stacks: dict[tuple, list[int]] = {}
+    for m in table.values():
+        if m["shape"] == shape(cfg) and m["device"] == "cpu" and m["stack_wall_s"] > 0:
+            stacks.setdefault((m["stack_wall_s"], m["stack_size"]), []).append(m["final_step"])
+    rates = [sum(steps) / wall for (wall, size), steps in stacks.items() if len(steps) == size]
+    return float(np.median(rates)) if rates else None
+
+
+def stack_cost(cfgs: Sequence[RunConfig], table: dict[str, dict]) -> dict:
+    """Expected run-steps of a stack, the share of its runs with a measured family, and the
+    expected hours at the measured speed of its shape (None without a measured speed)."""
+    exp = [expected_steps(c, table) for c in cfgs]
+    run_steps = sum(s for s, _ in exp)
+    rate = speed(cfgs[0], table)
+    return {
+        "expected_run_steps": run_steps,
+        "measured_share": sum(n > 0 for _, n in exp) / len(exp),
+        "run_steps_per_s": None if rate is None else round(rate, 1),
+        "expected_h": None if rate is None else round(run_steps / rate / 3600, 2),
+    }

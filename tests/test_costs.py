@@ -1,0 +1,44 @@
+"""Expected plan cost from measured runs: stop steps per family, speed per model shape."""
+
+import dataclasses
+import json
+
+from grokbook.book import costs
+from grokbook.training.config import RunConfig
+
+A = RunConfig(p=11, d_model=16, n_heads=2, d_ff=32, n_layers=1, steps=5000, seed=1)
+
+
+def fake_entry(root, key, cfg, final_step, wall, size):
+    d = root / key
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps(cfg.to_dict()))
+    env = {"device": "cpu", "stack_size": size, "stack_wall_s": wall, "final_step": final_step}
+    (d / "env.json").write_text(json.dumps(env))
+    (d / "DONE").write_text("{}")
+
+
+def test_expected_steps_are_the_family_median_and_speed_the_shape_median(tmp_path):
+    for i, (seed, stop) in enumerate([(1, 1000), (2, 1400), (3, 3000)]):
+        fake_entry(tmp_path, f"k{i}", dataclasses.replace(A, seed=seed), stop, 54.0, 3)
+    fake_entry(tmp_path, "torn", A, 10, 1.0, 1)
+    (tmp_path / "torn" / "env.json").unlink()  # unreadable: not a measurement
+    table = costs.measured_runs(tmp_path)
+    assert len(table) == 3
+    new_seed = dataclasses.replace(A, seed=99)
+    assert costs.expected_steps(new_seed, table) == (1400, 3)
+    other = dataclasses.replace(A, weight_decay=0.0)  # another family: its budget
+    assert costs.expected_steps(other, table) == (5000, 0)
+    assert costs.speed(other, table) == 5400 / 54.0  # same shape: same speed
+    assert costs.speed(dataclasses.replace(A, d_model=32, d_ff=64), table) is None
+    cost = costs.stack_cost([new_seed, other], table)
+    assert cost["expected_run_steps"] == 6400 and cost["measured_share"] == 0.5
+    assert cost["expected_h"] == round(6400 / 100.0 / 3600, 2)
+
+
+def test_measurements_keep_the_committed_table_and_add_the_cache(tmp_path):
+    fake_entry(tmp_path / "cache", "k1", A, 900, 9.0, 1)
+    committed = tmp_path / "measured.json"
+    costs.write({"old": {"family": "f", "final_step": 1}}, committed)
+    table = costs.measurements(committed, tmp_path / "cache")
+    assert set(table) == {"old", "k1"} and table["k1"]["final_step"] == 900
