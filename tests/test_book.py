@@ -314,10 +314,11 @@ def test_performance_page_shows_compiled_columns_and_the_paper_plan(staged):
         "profile": "reduced",
         "total": plan["total"] | {"expected_run_steps": 1_200_000},
         "chunks": [{"chunk": "multitask.shared", "runs": 30, "expected_h": 1.75,
-                    "claims": ["a", "b"]},
+                    "analysis_h": 0.25, "claims": ["a", "b"]},
                    {"chunk": "c", "runs": 0, "expected_h": None, "claims": ["c"]}],
     }
     (bench / "plan-reduced.json").write_text(json.dumps(reduced))
     page = book.performance_page()
     assert "Expected from measured runs: 1,200,000 run-steps" in page
-    assert "| `multitask.shared` | 30 | 1.75 h | `a`, `b` |" in page and "| `c` | 0 | ? |" in page
+    assert "| `multitask.shared` | 30 | 1.75 h | 0.25 h | `a`, `b` |" in page
+    assert "| `c` | 0 | ? | ? | `c` |" in page

@@ -256,7 +256,7 @@ def test_edge_separates_regimes_tiers():
     r = sep(["add s42", "sub s42", "mul s42"], [2.0, 3.0, 2.5], [1.0, 1.5, 1.2],
             ["x2_xy_y2 s42", "x2_xy_y2 s137", "x3_xy s42"], [1.1, 1.0, 1.3])
     assert r.verdict == "reproduced" and r.evidence.n == 6
-    assert r.evidence.unit == "pairs + non-grokking runs"
+    assert r.evidence.unit == "comparisons" and r.evidence.items[0] == "add s42 vs λ = 0"
     assert "91.7%" in r.rule and "75%" in r.rule and "0.8" in r.rule
     assert sep(["a", "b", "c"], [1.5, 1.4, 1.3], [1.0, 1.35, 1.1]).verdict == "partial"
     assert sep(["a", "b"], [1.0, 1.0], [2.0, 3.0]).verdict == "not reproduced"

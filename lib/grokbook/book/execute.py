@@ -447,7 +447,7 @@ def plan(profile: str, paper: str | None, force: bool, out: Path | None) -> None
     todo = claims_to_run(profile, paper, force)
     table = costs.measurements()
     rows = plan_stacks(collect_plan(todo, profile), lambda cs: costs.stack_cost(cs, table))
-    chunks = plan_chunks(rows, todo)
+    chunks = plan_chunks(rows, todo, profile)
     total = {
         "stacks": len(rows),
         "runs": sum(r["runs"] for r in rows),
@@ -476,10 +476,11 @@ def plan(profile: str, paper: str | None, force: bool, out: Path | None) -> None
     )
     print("\nchunks (train, then execute the claims that read them; one sitting each):")
     for ch in chunks:
-        hours = "? h" if ch["expected_h"] is None else f"{ch['expected_h']:.2f} h"
+        train = "?" if ch["expected_h"] is None else f"{ch['expected_h']:.2f}"
+        notebooks = "?" if ch["analysis_h"] is None else f"{ch['analysis_h']:.2f}"
         print(
-            f"  {ch['chunk']}: {ch['runs']} runs, {hours} of training expected, "
-            f"{len(ch['claims'])} claims"
+            f"  {ch['chunk']}: {ch['runs']} runs, {train} h of training expected, then "
+            f"{len(ch['claims'])} claims in {notebooks} h (their last executions)"
         )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -499,26 +500,31 @@ def plan(profile: str, paper: str | None, force: bool, out: Path | None) -> None
         print(f"written {out}; measurements kept in {costs.write(table)}")
 
 
-def plan_chunks(rows: list[dict], todo: list[registry.Claim]) -> list[dict]:
+def plan_chunks(rows: list[dict], todo: list[registry.Claim], profile: str) -> list[dict]:
     """The plan's stacks grouped by the shared grid (or the single claim) that asks for them: each
-    chunk trains and executes in one sitting. Hours are None when a stack's speed is unknown."""
+    chunk trains and executes in one sitting. `expected_h`: training at the measured speed (None
+    when a stack's speed is unknown); `analysis_h`: the claims' last recorded wall times in this
+    profile (None when one has none)."""
     from grokbook.papers.grid import grid_of
 
     def chunk_of(claim_id: str) -> str:
         g = grid_of(claim_id)
         return g.name if g else claim_id
 
+    def add(a, b):
+        return None if a is None or b is None else round(a + b, 2)
+
     chunks: dict[str, dict] = {}
-    for r in rows:
-        ch = chunks.setdefault(chunk_of(r["claims"][0]), {"runs": 0, "expected_h": 0.0})
-        ch["runs"] += r["runs"]
-        ch["expected_h"] = (
-            None
-            if ch["expected_h"] is None or r["expected_h"] is None
-            else round(ch["expected_h"] + r["expected_h"], 2)
-        )
     for c in todo:
-        chunks.setdefault(chunk_of(c.id), {"runs": 0, "expected_h": 0.0})
+        ch = chunks.setdefault(chunk_of(c.id), {"runs": 0, "expected_h": 0.0, "analysis_h": 0.0})
+        wall = last_wall_s(c, profile)
+        ch["analysis_h"] = add(ch["analysis_h"], None if wall is None else wall / 3600)
+    for r in rows:
+        ch = chunks.setdefault(
+            chunk_of(r["claims"][0]), {"runs": 0, "expected_h": 0.0, "analysis_h": None}
+        )
+        ch["runs"] += r["runs"]
+        ch["expected_h"] = add(ch["expected_h"], r["expected_h"])
     return [
         {"chunk": k, **v, "claims": [c.id for c in todo if chunk_of(c.id) == k]}
         for k, v in chunks.items()
@@ -681,3 +687,8 @@ def print_claims(as_json: bool) -> None:
     from grokbook.papers.verdict import MEANING
 
     print("\nverdicts: " + "; ".join(f"{v}: {m}" for v, m in MEANING.items()))
+    print(
+        "profile: the best execution available per claim — paper (the papers' grids), else "
+        "reduced (the paper's model on a CPU, fewer grid points), else smoke (a small CPU "
+        "setting; not evidence about the papers' scale)"
+    )

@@ -498,13 +498,14 @@ def chunk_table(d: dict) -> list[str]:
         "hours are the expected run-steps at the measured speed of the model shape on this "
         "kind of machine (? where that speed was not measured).",
         "",
-        "| chunk | runs | expected training | claims |",
-        "|---|---|---|---|",
+        "| chunk | runs | expected training | notebooks (last executions) | claims |",
+        "|---|---|---|---|---|",
     ]
     for ch in d["chunks"]:
         hours = "?" if ch["expected_h"] is None else f"{ch['expected_h']:.2f} h"
+        notebooks = "?" if ch.get("analysis_h") is None else f"{ch['analysis_h']:.2f} h"
         out.append(
-            f"| `{ch['chunk']}` | {ch['runs']} | {hours} | "
+            f"| `{ch['chunk']}` | {ch['runs']} | {hours} | {notebooks} | "
             + ", ".join(f"`{i}`" for i in ch["claims"])
             + " |"
         )

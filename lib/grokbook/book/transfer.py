@@ -2,10 +2,10 @@
 benchmark results and (optionally) the run cache into one .tar.gz; `unpack` checks every path of
 such an archive before it writes anything, then puts the files back in place.
 
-An archive holds only regular files under four roots: book/ (executed paper-profile notebooks and
-ledgers), build/ (smoke and custom executions; not the built HTML), benchmarks/results/ and
-.cache/runs/ (the run cache, stored under that name wherever $GROKBOOK_CACHE points). Absolute
-paths, '..', links and anything else are refused.
+An archive holds only regular files under four roots: book/ (executed paper- and reduced-profile
+notebooks and ledgers), build/ (smoke and custom executions; not the built HTML),
+benchmarks/results/ and .cache/runs/ (the run cache, stored under that name wherever
+$GROKBOOK_CACHE points). Absolute paths, '..', links and anything else are refused.
 """
 
 from __future__ import annotations

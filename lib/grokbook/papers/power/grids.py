@@ -41,16 +41,20 @@ class CurveRun:
 
 def curve_configs(*, ops: Sequence[str], seeds: Sequence[int], train_frac: float,
                   weight_decay: float, control_train_frac: float, control_weight_decay: float,
-                  control_seeds: Sequence[int], **shared) -> list[tuple[str, str, int, RunConfig]]:
+                  control_seeds: Sequence[int], control_steps: int,
+                  **shared) -> list[tuple[str, str, int, RunConfig]]:
     """(op, role, seed, config) for every run, in a fixed order: the main runs (ops × seeds),
-    then the more-data controls, then the no-decay controls (ops × control_seeds each). `shared`
-    holds the RunConfig fields common to all runs (p, d_model, n_layers, lr, steps, ...)."""
+    then the more-data controls, then the no-decay controls (ops × control_seeds each, with a
+    budget of control_steps). `shared` holds the RunConfig fields common to all runs (p, d_model,
+    n_layers, lr, steps, ...)."""
     if not ops or not seeds:
         raise ConfigError("ops and seeds must each name at least one value")
     base = RunConfig(train_frac=train_frac, weight_decay=weight_decay, **shared)
     kinds = (("main", {}, list(seeds)),
-             ("more data", {"train_frac": [control_train_frac]}, list(control_seeds)),
-             ("no decay", {"weight_decay": [float(control_weight_decay)]}, list(control_seeds)))
+             ("more data", {"train_frac": [control_train_frac], "steps": [control_steps]},
+              list(control_seeds)),
+             ("no decay", {"weight_decay": [float(control_weight_decay)],
+                           "steps": [control_steps]}, list(control_seeds)))
     out = []
     for role, change, role_seeds in kinds:
         for c in sweep(base, ops=[(o,) for o in ops], seed=role_seeds, **change):
@@ -67,11 +71,17 @@ CURVES = Grid(
     paper=dict(p=97, ops=["div", "add"], seeds=[42, 137, 2024], train_frac=0.5, d_model=128,
                n_layers=2, lr=1e-3, weight_decay=1.0, batch_size=512, steps=100_000, tail_steps=500,
                eval_every=100, snapshot_every=5_000, control_train_frac=0.8,
-               control_weight_decay=0.0, control_seeds=[42, 137, 2024], device="cpu"),
+               control_weight_decay=0.0, control_seeds=[42, 137, 2024], control_steps=100_000,
+               device="cpu"),
     # the shared CPU smoke model on addition: the λ = 1 and λ = 0 runs are the curvature baseline's
     # (memorise at ~200 steps, grok at ~1,400-2,600); tail_steps 0 keeps those configs identical
     smoke=dict(p=47, ops=["add"], d_model=64, n_layers=1, lr=0.003, steps=3000, tail_steps=0,
-               snapshot_every=100, control_seeds=[42]),
+               snapshot_every=100, control_seeds=[42], control_steps=3000),
+    # reduced: the paper's model; the controls stop at 10,000 steps (≈ 3× the grok step of the
+    # λ = 1 runs) and are censored there
+    reduced=dict(control_steps=10_000),
+    why=dict(control_steps="the two controls stop at 10,000 steps, about 3× the grok step of the "
+                           "λ = 1 runs, and are censored there (the paper: 100,000)"),
     build=_configs,
     claims=("power.delayed-generalization", "power.val-loss-rise", "power.embedding-circle"))
 

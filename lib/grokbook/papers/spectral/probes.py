@@ -85,7 +85,7 @@ def regime_values(sep: pd.DataFrame, head_rows: pd.DataFrame, stats: Sequence[st
     entered = nongrok[~nongrok.grokked.astype(bool)]
     null = (f"matched λ = {control_weight_decay} runs at the same step: R "
             f"{Spread.of(c_R).fmt(digits=3)}; non-grokking operations at the same λ and training "
-            + (f"time: R {Spread.of(entered.R).fmt(digits=3)} ({len(entered)} runs)"
+            + (f"time: R {Spread.of(entered.R).fmt(digits=3)}"
                if len(entered) else "time: none measured"))
     return ours, null
 

@@ -302,8 +302,10 @@ def edge_separates_regimes(
         f"(AUROC < {partial_auroc}), a λ = 0 separation is not supported; reproduced from fewer "
         f"than {min_evidence} matched pairs → inconclusive"
     )
-    unit = "pairs" + (" + non-grokking runs" if len(nongrok_runs) else "")
-    evidence = Evidence.of(list(pairs) + [f"{r} (non-grokking)" for r in nongrok_runs], unit)
+    evidence = Evidence.of(
+        [f"{p} vs λ = 0" for p in pairs] + [f"{r} (non-grokking)" for r in nongrok_runs],
+        "comparisons" if len(nongrok_runs) else "pairs",
+    )
     if not len(pairs):
         return Verdict("inconclusive", rule, evidence, {})
     s = separation(grok, control)
