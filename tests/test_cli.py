@@ -123,7 +123,9 @@ def test_reduced_profile_takes_the_grid_values_and_refuses_a_claim_without_one()
     grid = grid_of("curv.pc1-concentration")
     assert {k: params[k] for k in grid.reduced} == dict(grid.reduced) and label == "reduced"
     reductions = execute.reductions("curv.pc1-concentration", nb)
-    assert reductions[-1].startswith("steps: 50,000 → 10,000 (")
+    assert reductions[2].startswith("steps: 50,000 → 10,000 (")  # the grid's, then the claim's
+    assert reductions[3].startswith("no_grok_ops: [x2_xy_y2, x3_xy] → [x2_xy_y2] (x3_xy is not")
+    assert params["no_grok_ops"] == ["x2_xy_y2"] and "why" not in params
     without = "curv.slow-regime"
     nb = Path(execute.project_root()) / registry.get(without).notebook
     assert not execute.has_profile(without, nb, "reduced")
