@@ -626,3 +626,19 @@ def test_forge_workflow_tests_every_pull_request_and_publishes_only_from_main():
     assert test["run"] == "bash .ci/run" and "if" not in test
     assert "grokbook publish" in publish["run"] and "refs/heads/main" in publish["if"]
     assert steps.index(test) < steps.index(publish)
+
+
+def test_executed_notebooks_keep_project_relative_paths(tmp_path, monkeypatch):
+    import nbformat
+
+    monkeypatch.setenv("GROKBOOK_ROOT", str(tmp_path))
+    out = tmp_path / "book" / "results" / "reduced" / "x.ipynb"
+    out.parent.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"input_path": str(tmp_path / "notebooks" / "x.ipynb"),
+                                "output_path": str(out)}
+    nbformat.write(nb, out)
+    execute.relative_paths(out)
+    meta = nbformat.read(out, as_version=4).metadata["papermill"]
+    assert meta == {"input_path": "notebooks/x.ipynb",
+                    "output_path": "book/results/reduced/x.ipynb"}

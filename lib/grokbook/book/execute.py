@@ -344,6 +344,7 @@ def run_claim(
         raise UsageError(
             f"{claim_id}: the notebook finished without recording a ledger entry ({led})"
         )
+    relative_paths(out)
     entry["parameters"] = executed_parameters(nb, out)  # as papermill ran it, no hand-written list
     entry["profile"] = label
     entry["reductions"] = reductions(claim.id, nb) if profile == "reduced" else []
@@ -358,6 +359,21 @@ def run_claim(
         flush=True,
     )
     return out
+
+
+def relative_paths(executed: Path) -> None:
+    """Papermill records the input and output paths of an execution; keep them relative to the
+    project, so a committed notebook does not carry the folder it was executed in."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    root = project_root().resolve()
+    for key in ("input_path", "output_path"):
+        path = Path(meta.get(key) or "")
+        if path.is_absolute() and path.resolve().is_relative_to(root):
+            meta[key] = str(path.resolve().relative_to(root))
+    nbformat.write(nb, executed)
 
 
 def collect_plan(claims: list[registry.Claim], profile: str) -> dict:
