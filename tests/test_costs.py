@@ -6,7 +6,7 @@ import json
 from grokbook.book import costs
 from grokbook.training.config import RunConfig
 
-A = RunConfig(p=11, d_model=16, n_heads=2, d_ff=32, n_layers=1, steps=5000, seed=1)
+A = RunConfig(p=11, d_model=16, n_heads=2, d_ff=32, n_layers=1, steps=5000, seed=1, tail_steps=100)
 
 
 def fake_entry(root, key, cfg, final_step, wall, size):
@@ -26,14 +26,26 @@ def test_expected_steps_are_the_family_median_and_speed_the_shape_median(tmp_pat
     table = costs.measured_runs(tmp_path)
     assert len(table) == 3
     new_seed = dataclasses.replace(A, seed=99)
-    assert costs.expected_steps(new_seed, table) == (1400, 3)
+    assert costs.expected_steps(new_seed, table) == (1400, 3)  # median stop: grok 1300 + tail 100
+    longer = dataclasses.replace(A, seed=7, steps=50_000, tail_steps=1000, probe_every=100)
+    assert costs.expected_steps(longer, table) == (2300, 3)  # same trajectory, its own tail
     other = dataclasses.replace(A, weight_decay=0.0)  # another family: its budget
     assert costs.expected_steps(other, table) == (5000, 0)
+    short = dataclasses.replace(A, steps=1200)
+    assert costs.expected_steps(short, table) == (1200, 3)  # capped by its budget
     assert costs.speed(other, table) == 5400 / 54.0  # same shape: same speed
     assert costs.speed(dataclasses.replace(A, d_model=32, d_ff=64), table) is None
     cost = costs.stack_cost([new_seed, other], table)
     assert cost["expected_run_steps"] == 6400 and cost["measured_share"] == 0.5
     assert cost["expected_h"] == round(6400 / 100.0 / 3600, 2)
+
+
+def test_a_family_that_did_not_grok_costs_its_budget(tmp_path):
+    for i in range(3):  # budget 5000 reached: censored
+        fake_entry(tmp_path, f"k{i}", dataclasses.replace(A, seed=i), 5000, 50.0, 3)
+    table = costs.measured_runs(tmp_path)
+    assert all(m["grok_step"] is None for m in table.values())
+    assert costs.expected_steps(dataclasses.replace(A, steps=20_000), table) == (20_000, 3)
 
 
 def test_measurements_keep_the_committed_table_and_add_the_cache(tmp_path):

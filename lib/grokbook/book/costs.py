@@ -4,16 +4,19 @@ A run that stops on grokking costs far less than its step budget, so the upper b
 (every run to its budget) says little about the hours it takes. Every finished run in the run cache
 records its stop step and the wall time and size of the stack it was trained in; `measured_runs`
 reads them, and `benchmarks/results/measured-runs.json` keeps them with the book, so a fresh
-machine plans from the same measurements. A run's expected length is the median stop step of the
-measured runs of its *family* (the same configuration up to the seed), else its budget; a stack's
-speed is the median run-steps per second of the measured stacks of the same model shape, else
-unknown.
+machine plans from the same measurements. A run's *family* is everything that decides its
+trajectory up to the grok rule (not its seed, budget, tail, snapshots or probes, which do not change
+the trajectory); its expected length is the median grok step of the measured runs of its family
+(a run that did not grok within its budget counts as never) plus its tail, capped by its budget,
+else its budget. A stack's speed is the median run-steps per second of the measured stacks of the
+same model shape on CPU, else unknown.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -25,9 +28,24 @@ from grokbook.training.config import RunConfig
 MEASURED = ("benchmarks", "results", "measured-runs.json")
 
 
+NOT_TRAJECTORY = (
+    "seed",
+    "steps",
+    "tail_steps",
+    "snapshot_every",
+    "snapshot_groups",
+    "snapshot_cap",
+    "probe_every",
+    "probe_samples",
+    "probe_eta",
+    "probe_groups",
+)
+
+
 def family(cfg: RunConfig) -> str:
-    """The configuration up to its seed, as a short hash."""
-    d = {k: v for k, v in cfg.to_dict().items() if k != "seed"}
+    """The configuration up to what does not change the trajectory before the grok rule fires
+    (seed, budget, tail, snapshots, probes), as a short hash."""
+    d = {k: v for k, v in cfg.to_dict().items() if k not in NOT_TRAJECTORY}
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -55,6 +73,7 @@ def measured_runs(root: Optional[Path] = None) -> dict[str, dict]:
             "weight_decay": cfg.weight_decay,
             "steps": cfg.steps,
             "final_step": int(env["final_step"]),
+            "grok_step": _grok_step(cfg, int(env["final_step"])),
             "stack_size": int(env.get("stack_size", 1)),
             "stack_wall_s": float(env.get("stack_wall_s", float("nan"))),
             "device": env.get("device", ""),
@@ -76,12 +95,24 @@ def write(table: dict[str, dict], path: Optional[Path] = None) -> Path:
     return path
 
 
+def _grok_step(cfg: RunConfig, final_step: int) -> Optional[int]:
+    """The step the grok rule fired at, or None if the run reached its budget first."""
+    if not cfg.stop_on_grok or final_step >= cfg.steps:
+        return None
+    return final_step - cfg.tail_steps
+
+
 def expected_steps(cfg: RunConfig, table: dict[str, dict]) -> tuple[int, int]:
     """(expected training steps of a run, how many measured runs that rests on: 0 = its budget)."""
-    seen = [m["final_step"] for m in table.values() if m["family"] == family(cfg)]
-    if not seen:
-        return cfg.steps, 0
-    return min(cfg.steps, int(np.median(seen))), len(seen)
+    seen = [m for m in table.values() if m["family"] == family(cfg) and "grok_step" in m]
+    if not seen or not cfg.stop_on_grok:
+        return cfg.steps, len(seen) if seen else 0
+    groks = [math.inf if m["grok_step"] is None else m["grok_step"] for m in seen]
+    median = float(np.median(groks))
+    return (
+        cfg.steps if math.isinf(median) else min(cfg.steps, int(median) + cfg.tail_steps),
+        len(seen),
+    )
 
 
 def speed(cfg: RunConfig, table: dict[str, dict]) -> Optional[float]:
