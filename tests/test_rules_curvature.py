@@ -266,6 +266,28 @@ def test_pc1_concentration_tiers():
         "not reproduced"
 
 
+def test_pc1_vs_random_walk_is_not_supported_when_non_grokking_runs_clear_it_too():
+    cells = [{"z": 40.0, "margin": 0.2}, {"z": 60.0, "margin": 0.15}]
+    kw = dict(z_min=5.0, margin_min=0.05)
+    runs = ["add s1", "add s2", "add s3"]
+    assert rules.pc1_vs_random_walk(cells, runs, **kw).verdict == "reproduced"  # the old rule
+    same = rules.pc1_vs_random_walk(cells, runs, control_cells=cells, **kw)
+    assert same.verdict == "not supported"
+    below = rules.pc1_vs_random_walk(cells, runs, control_cells=[{"z": -3.0, "margin": -0.1}],
+                                     **kw)
+    assert below.verdict == "reproduced"
+
+
+def test_pc1_concentration_is_not_supported_when_non_grokking_runs_are_as_concentrated():
+    cells, shares = pc_cells([0.7, 0.72, 0.75]), [0.7, 0.72, 0.75, 0.8]
+    assert rules.pc1_concentration(cells, shares, **PC).verdict == "reproduced"  # the old rule
+    same = rules.pc1_concentration(cells, shares, control_means=[0.71, 0.72], **PC)
+    assert same.verdict == "not supported" and "not supported" in same.rule
+    lower = rules.pc1_concentration(cells, shares, control_means=[0.45, 0.71], **PC)
+    assert lower.verdict == "reproduced"
+    assert lower.checks["non-grokking controls not all in [0.62, 0.82] (2 cells)"] is True
+
+
 def test_pc1_concentration_degenerate():
     v = rules.pc1_concentration([], [], **PC)
     assert v.verdict == "inconclusive" and v.evidence.n == 0

@@ -237,11 +237,14 @@ def onset_precedes_grokking(leads: Mapping[str, Optional[float]], *, min_positiv
 def pc1_concentration(cells: Sequence[Mapping], shares: Sequence[float], *,
                       mean_range: Sequence[float], median_range: Sequence[float], top_kind: str,
                       top_share: float, partial_range: Sequence[float],
-                      min_evidence: int = 3) -> Verdict:
+                      control_means: Sequence[float] = (), min_evidence: int = 3) -> Verdict:
     """One direction carries most of each attention matrix's path (Xu 2026a abstract, Fig. 1).
     cells: one row per (headline run, layer) with `run` (label), `mean_pc1` (mean over its four
     matrices) and `top` (the matrix kind with the highest share); shares: the per-matrix PC1 shares
-    of the headline runs."""
+    of the headline runs; control_means: the per-(run, layer) means of the non-grokking operations
+    at the same λ on the same window (steps 0 to the earliest stop). If those lie in mean_range
+    too, the concentration is not a property of grokking runs and a "reproduced" or "partial" is
+    "not supported"."""
     means = [c["mean_pc1"] for c in cells]
     v = np.asarray([x for x in shares if _finite(x)], dtype=np.float64)
     median = float(np.median(v)) if v.size else float("nan")
@@ -256,14 +259,28 @@ def pc1_concentration(cells: Sequence[Mapping], shares: Sequence[float], *,
         f"{top_kind} on top in {top:.0%} ≥ {top_share:.0%}": top >= top_share}),
         ("partial", {f"means in {list(partial_range)}": all(_in(m, partial_range) for m in means)})]
     runs = list(dict.fromkeys(c["run"] for c in cells))
-    return gated(tiered(rule, Evidence.of(runs, "runs"), tiers), min_evidence)
+    rule += (f"; not supported: the non-grokking operations at the same λ, on the same window, "
+             f"also have every per-(run, layer) mean in {list(mean_range)}")
+    verdict = gated(tiered(rule, Evidence.of(runs, "runs"), tiers), min_evidence)
+    if not len(control_means):
+        return verdict
+    same = all(_in(m, mean_range) for m in control_means)
+    checks = verdict.checks | {
+        f"non-grokking controls not all in {list(mean_range)} ({len(control_means)} cells)":
+            not same}
+    level = "not supported" if same and verdict.verdict in ("reproduced", "partial") else None
+    return Verdict(level or verdict.verdict, verdict.rule, verdict.evidence, checks)
 
 
 def pc1_vs_random_walk(cells: Sequence[Mapping], runs: Sequence[str], *, z_min: float,
-                       margin_min: float, min_evidence: int = 3) -> Verdict:
+                       margin_min: float, control_cells: Sequence[Mapping] = (),
+                       min_evidence: int = 3) -> Verdict:
     """The PC1 share beats a step-matched random walk (Xu 2026a §3, Fig. 2a). cells: one row per
     grokking (operation, matrix) with the seed-mean `z` and `margin` (real − null share); runs:
-    labels of the runs that entered those means (the grokking-operation runs that reached R98)."""
+    labels of the runs that entered those means (the grokking-operation runs that reached R98);
+    control_cells: the same rows for the non-grokking operations at the same λ on the same window
+    (steps 0 to the earliest stop). The paper shows them below the null (Fig. 2a); if they clear
+    both thresholds everywhere too, a "reproduced" or "partial" is "not supported"."""
     z_ok = bool(cells) and all(_finite(c["z"]) and c["z"] > z_min for c in cells)
     m_ok = bool(cells) and all(_finite(c["margin"]) and c["margin"] >= margin_min for c in cells)
     rule = (f"reproduced: for every grokking (operation, matrix), seed means z > {z_min:g} and "
@@ -276,4 +293,14 @@ def pc1_vs_random_walk(cells: Sequence[Mapping], runs: Sequence[str], *, z_min: 
     tiers = [("reproduced", {f"z > {z_min:g} everywhere": z_ok,
                              f"margin ≥ {100 * margin_min:g} points everywhere": m_ok}),
              ("partial", {f"z > {z_min:g} everywhere": z_ok})]
-    return gated(tiered(rule, evidence, tiers), min_evidence)
+    rule += ("; not supported: the non-grokking operations at the same λ, on the same window, "
+             "clear both thresholds everywhere too")
+    verdict = gated(tiered(rule, evidence, tiers), min_evidence)
+    if not len(control_cells):
+        return verdict
+    same = all(_finite(c["z"]) and c["z"] > z_min and _finite(c["margin"])
+               and c["margin"] >= margin_min for c in control_cells)
+    checks = verdict.checks | {
+        f"non-grokking (op, matrix) cells not all above both ({len(control_cells)})": not same}
+    level = "not supported" if same and verdict.verdict in ("reproduced", "partial") else None
+    return Verdict(level or verdict.verdict, verdict.rule, verdict.evidence, checks)
