@@ -96,3 +96,19 @@ def test_select_filters_grid_runs_by_coordinates():
         (g.task_set, g.seed) for g in multitask.select(runs, weight_decay=0.0, task_set="dual")
     ] == [("dual", 1), ("dual", 2)]
     assert len(multitask.select(runs, controls=False)) == 4
+
+
+def test_a_reduced_profile_names_each_reduction_with_its_reason():
+    from grokbook.papers.grid import Grid
+
+    kw = dict(name="x.grid", paper={"steps": 50_000, "ops": ["add", "mul"]},
+              smoke={"steps": 3000}, build=lambda **p: [])
+    with pytest.raises(ValueError, match=r"reductions \['steps'\] lack a `why`"):
+        Grid(**kw, reduced={"steps": 10_000})
+    with pytest.raises(ValueError, match=r"reduced overrides \['lr'\] are not grid parameters"):
+        Grid(**kw, reduced={"lr": 1.0}, why={"lr": "?"})
+    g = Grid(**kw, reduced={"ops": ["add"]}, why={"ops": "one operation"})
+    assert g.reductions() == ["ops: [add, mul] → [add] (one operation)"]
+    assert g.values("reduced") == {"steps": 50_000, "ops": ["add"]}
+    with pytest.raises(ValueError, match="has no reduced profile"):
+        Grid(**kw).values("reduced")
