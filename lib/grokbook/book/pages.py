@@ -495,8 +495,8 @@ def chunk_table(d: dict) -> list[str]:
     out = [
         f"Expected from measured runs: {d['total']['expected_run_steps']:,} run-steps. One chunk "
         "is a shared grid and the claims that read it, trained and executed in one sitting; its "
-        "hours are the expected run-steps at the measured speed of the model shape on this "
-        "kind of machine (? where that speed was not measured).",
+        "hours are the expected run-steps at the measured CPU speed of the model shape "
+        "(? where that speed was not measured).",
         "",
         "| chunk | runs | expected training | notebooks (last executions) | claims |",
         "|---|---|---|---|---|",
