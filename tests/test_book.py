@@ -64,9 +64,7 @@ def staged(tmp_path, monkeypatch):
         pytest.skip("needs three implemented claims in the registry")
     root = tmp_path / "project"
     (root / "notebooks").mkdir(parents=True)
-    shutil.copytree(
-        REPO / "book", root / "book", ignore=shutil.ignore_patterns("results")
-    )
+    shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns("results"))
     monkeypatch.setenv("GROKBOOK_ROOT", str(root))
     smoke, paper, not_run = implemented[:3]
     for c in (smoke, paper, not_run):  # the sources, for the staleness digest
@@ -180,7 +178,7 @@ def test_verdicts_and_pending_claims_in_the_pages(staged):
     totals = [ln for ln in card.splitlines() if ln.startswith("| **all** |")]
     n_pending = sum(c.notebook is None for c in registry.claims())
     n_not_run = len(registry.claims()) - n_pending - 2
-    assert totals[0] == "| **all** | paper | partial 1 | 1 |"                  # never summed
+    assert totals[0] == "| **all** | paper | partial 1 | 1 |"  # never summed
     assert totals[1] == "| **all** | smoke | reproduced 1 | 0 |"
     rest = f"not run {n_not_run}" + (f" · pending {n_pending}" if n_pending else "")
     assert totals[2] == f"| **all** | – | {rest} | – |"
@@ -313,12 +311,28 @@ def test_performance_page_shows_compiled_columns_and_the_paper_plan(staged):
     reduced = plan | {
         "profile": "reduced",
         "total": plan["total"] | {"expected_run_steps": 1_200_000},
-        "chunks": [{"chunk": "multitask.shared", "runs": 30, "expected_h": 1.75,
-                    "analysis_h": 0.25, "claims": ["a", "b"]},
-                   {"chunk": "c", "runs": 0, "expected_h": None, "claims": ["c"]}],
+        "chunks": [
+            {
+                "chunk": "multitask.shared",
+                "runs": 30,
+                "expected_h": 1.75,
+                "analysis_h": 0.25,
+                "claims": ["a", "b"],
+            },
+            {"chunk": "c", "runs": 0, "expected_h": None, "claims": ["c"]},
+        ],
     }
     (bench / "plan-reduced.json").write_text(json.dumps(reduced))
     page = book.performance_page()
     assert "Expected from measured runs: 1,200,000 run-steps" in page
     assert "| `multitask.shared` | 30 | 1.75 h | 0.25 h | `a`, `b` |" in page
     assert "| `c` | 0 | ? | ? | `c` |" in page
+
+
+def test_a_smoke_box_offers_the_reduced_profile_only_where_the_claim_has_one():
+    with_reduced, without = registry.get("multi.staggered-order"), registry.get(
+        "multi.wd-groktime-powerlaw"
+    )
+    assert "--profile reduced` or `--profile paper`" in book.paper_model_route(with_reduced)
+    route = book.paper_model_route(without)
+    assert "--profile reduced" not in route and "no reduced profile: its point is a power" in route

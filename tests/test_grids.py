@@ -79,9 +79,18 @@ def test_spectral_grid_stores_full_theta_and_gives_controls_their_own_budget():
 
 def test_spectral_grid_refuses_a_regime_op_that_is_also_a_grokking_op():
     with pytest.raises(ConfigError, match=r"regime_ops=\['add'\] repeats \['add'\]"):
-        spectral_runs.grid_configs(ops=["add"], seeds=[3], weight_decay=1.0, control_ops=[],
-                                   control_seeds=[], control_weight_decay=0.0, control_steps=30,
-                                   regime_ops=["add"], regime_steps=40, **SHARED)
+        spectral_runs.grid_configs(
+            ops=["add"],
+            seeds=[3],
+            weight_decay=1.0,
+            control_ops=[],
+            control_seeds=[],
+            control_weight_decay=0.0,
+            control_steps=30,
+            regime_ops=["add"],
+            regime_steps=40,
+            **SHARED,
+        )
 
 
 def test_select_filters_grid_runs_by_coordinates():
@@ -101,8 +110,12 @@ def test_select_filters_grid_runs_by_coordinates():
 def test_a_reduced_profile_names_each_reduction_with_its_reason():
     from grokbook.papers.grid import Grid
 
-    kw = dict(name="x.grid", paper={"steps": 50_000, "ops": ["add", "mul"]},
-              smoke={"steps": 3000}, build=lambda **p: [])
+    kw = dict(
+        name="x.grid",
+        paper={"steps": 50_000, "ops": ["add", "mul"]},
+        smoke={"steps": 3000},
+        build=lambda **p: [],
+    )
     with pytest.raises(ValueError, match=r"reductions \['steps'\] lack a `why`"):
         Grid(**kw, reduced={"steps": 10_000})
     with pytest.raises(ValueError, match=r"reduced overrides \['lr'\] are not grid parameters"):
@@ -112,3 +125,29 @@ def test_a_reduced_profile_names_each_reduction_with_its_reason():
     assert g.values("reduced") == {"steps": 50_000, "ops": ["add"]}
     with pytest.raises(ValueError, match="has no reduced profile"):
         Grid(**kw).values("reduced")
+
+
+def test_a_grid_can_exclude_a_claim_from_its_reduced_profile_with_a_reason(tmp_path):
+    from grokbook.book.execute import has_profile, no_reduced_reason, profile_values
+    from grokbook.errors import UsageError
+    from grokbook.papers.grid import Grid
+
+    kw = dict(
+        name="x.grid",
+        paper={"steps": 50_000},
+        smoke={"steps": 3000},
+        build=lambda **p: [],
+        reduced={"steps": 10_000},
+        why={"steps": "capped"},
+    )
+    with pytest.raises(ValueError, match=r"no_reduced names \['x.other'\], which do not read"):
+        Grid(**kw, claims=("x.a",), no_reduced={"x.other": "breadth"})
+    # the real grid: a breadth claim is refused with its reason, its neighbour is not
+    nb = tmp_path / "n.ipynb"
+    power_law, order = "multi.wd-groktime-powerlaw", "multi.staggered-order"
+    assert "five λ values" in no_reduced_reason(power_law, nb)
+    assert not has_profile(power_law, nb, "reduced") and has_profile(power_law, nb, "smoke")
+    assert has_profile(order, nb, "reduced") and no_reduced_reason(order, nb) is None
+    with pytest.raises(UsageError, match="has no reduced profile: its point is a power law"):
+        profile_values(power_law, nb, "reduced")
+    assert profile_values(order, nb, "reduced")["weight_decays"] == [1.0]

@@ -75,6 +75,7 @@ def test_spread_of_one_two_three():
     assert (s.mean, s.std, s.min, s.max, s.n) == (2.0, 1.0, 1.0, 3.0, 3)  # std with ddof 1
     assert s.fmt() == "2.0 ± 1.0 (range 1.0–3.0, n=3)"
     assert Spread.of([4]).std == 0.0
+    assert Spread.of([4]).fmt() == "4.0 (n=1)"  # one value has no spread to print
 
 
 def test_random_walk_pc1_is_near_the_brownian_value():
@@ -234,3 +235,14 @@ def test_expanding_pc1_on_short_trajectories():
     assert list(ts) == [3] and len(shares) == 1 and 0 < shares[0] <= 1  # never t > T
     ts, shares = expanding_pc1(rng.standard_normal((1, 6)))
     assert len(ts) == 0 and len(shares) == 0
+
+
+def test_auroc_counts_ties_half_and_takes_unpaired_samples_of_any_size():
+    from grokbook.measures.spectral import auroc
+
+    assert auroc([3, 4], [1]) == 1.0
+    assert auroc([1], [3, 4, 5]) == 0.0
+    assert auroc([2, 2], [2]) == 0.5
+    assert auroc([1, 3], [2, 2, 2]) == 0.5
+    with pytest.raises(ValueError, match="at least one value"):
+        auroc([], [1])

@@ -342,7 +342,7 @@ def test_baseline_grid_builds_main_then_controls_and_lists_its_claims():
 
 def test_report_texts_read_a_dash_where_nothing_was_measured():
     assert report.spread([1.0, 3.0], digits=0) == "2 ± 1 (range 1–3, n=2)"
-    assert report.spread([0.5, NAN], scale=100) == "50.0 ± 0.0 (range 50.0–50.0, n=1)"
+    assert report.spread([0.5, NAN], scale=100) == "50.0 (n=1)"
     assert report.spread([]) == "–" and report.spread([NAN], empty="none") == "none"
     assert report.per_key({"add": 1.084, "sub": NAN}, keys=["add", "sub", "mul"]) == \
         "add 1.08, sub –, mul –"

@@ -159,8 +159,8 @@ def profile_values(claim_id: str, nb: Path, profile: str = "smoke") -> dict:
     own, _ = own_overrides(nb, profile)
     if profile == "reduced" and not has_profile(claim_id, nb, profile):
         raise UsageError(
-            f"{claim_id} has no reduced profile: its point is the breadth of the paper's grid "
-            "(see its page); run it with --profile smoke or --profile paper"
+            f"{claim_id} has no reduced profile: {no_reduced_reason(claim_id, nb)}; run it with "
+            "--profile smoke or --profile paper"
         )
     if grid is None:
         return own
@@ -186,13 +186,23 @@ def own_overrides(nb: Path, profile: str) -> tuple[dict, dict]:
 
 def has_profile(claim_id: str, nb: Path, profile: str) -> bool:
     """Whether a claim can run under a profile: smoke and paper always; reduced when its grid
-    defines one or, outside a grid, when it has a `<slug>.reduced.yaml`."""
+    defines one (and does not exclude the claim) or, outside a grid, when it has a
+    `<slug>.reduced.yaml`."""
+    return profile != "reduced" or no_reduced_reason(claim_id, nb) is None
+
+
+def no_reduced_reason(claim_id: str, nb: Path) -> str | None:
+    """Why a claim has no reduced profile, or None when it has one."""
     from grokbook.papers.grid import grid_of
 
-    if profile != "reduced":
-        return True
     grid = grid_of(claim_id)
-    return grid.reduced is not None if grid else nb.with_suffix(".reduced.yaml").exists()
+    if grid is None:
+        if nb.with_suffix(".reduced.yaml").exists():
+            return None
+        return "its point is the breadth of the paper's runs (see its page)"
+    if grid.reduced is None:
+        return f"its point is the breadth of the paper's grid {grid.name} (see its page)"
+    return grid.no_reduced.get(claim_id)
 
 
 def reductions(claim_id: str, nb: Path) -> list[str]:

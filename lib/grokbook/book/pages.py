@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from grokbook.book import execute
 from grokbook.book import ledger
 from grokbook.book import registry
 from grokbook.book import scorecard
@@ -313,6 +314,19 @@ def not_run_page(c: registry.Claim) -> str:
     )
 
 
+def paper_model_route(c: registry.Claim) -> str:
+    """How a reader gets this claim at the paper's model: the reduced profile where it has one,
+    else only the paper profile, with the reason."""
+    why = execute.no_reduced_reason(c.id, project_root() / c.notebook)
+    if why is None:
+        return (
+            f"`grokbook run {c.id} --profile reduced` or `--profile paper` gives the paper's model"
+        )
+    return (
+        f"`grokbook run {c.id} --profile paper` gives the paper's model; no reduced profile: {why}"
+    )
+
+
 def result_box(c: registry.Claim, entry: dict, stale: bool) -> str:
     """The result box at the top of a claim page, from its ledger entry."""
     prof = str(entry["profile"]).split("+")[0]
@@ -338,8 +352,7 @@ def result_box(c: registry.Claim, entry: dict, stale: bool) -> str:
     note = {
         "smoke": "\n\n**Smoke profile:** a small CPU setting that checks the code end to end and "
         "shows the phenomenon in small; its verdict is not evidence about the paper's scale "
-        f"(`grokbook run {c.id} --profile reduced` or `--profile paper` gives the paper's model; "
-        "see {doc}`../rerun`).",
+        f"({paper_model_route(c)}; see {{doc}}`../rerun`).",
         "reduced": "\n\n**Reduced profile:** the paper's model, task, optimiser, data fraction and "
         "grok rule; reduced only in breadth ({ref}`methods-profiles`):\n"
         + "".join(f"\n- {esc(r)}" for r in entry.get("reductions") or ["(none recorded)"]),

@@ -799,8 +799,16 @@ def separation(grok: Sequence[float], control: Sequence[float]) -> Separation:
         raise ValueError(
             "separation: need the same, non-zero number of grokking and control values"
         )
-    gt = (g[:, None] > c[None, :]).mean() + 0.5 * (g[:, None] == c[None, :]).mean()
-    return Separation(len(g), int((g > c).sum()), bool(g.min() > c.max()), float(gt))
+    return Separation(len(g), int((g > c).sum()), bool(g.min() > c.max()), auroc(g, c))
+
+
+def auroc(high: Sequence[float], low: Sequence[float]) -> float:
+    """Probability that a value of `high` exceeds one of `low` (ties count half): the area under
+    the ROC curve of the two samples, unpaired, of any sizes."""
+    h, lo = np.asarray(high, dtype=float), np.asarray(low, dtype=float)
+    if not len(h) or not len(lo):
+        raise ValueError("auroc: need at least one value on each side")
+    return float((h[:, None] > lo[None, :]).mean() + 0.5 * (h[:, None] == lo[None, :]).mean())
 
 
 def linearity_rows(

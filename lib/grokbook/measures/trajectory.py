@@ -142,6 +142,9 @@ class Spread:
         )
 
     def fmt(self, scale: float = 1.0, digits: int = 1) -> str:
+        """"mean ± s.d. (range min–max, n=…)"; one value has no spread: "value (n=1)"."""
+        if self.n == 1:
+            return f"{self.mean * scale:.{digits}f} (n=1)"
         return (
             f"{self.mean * scale:.{digits}f} ± {self.std * scale:.{digits}f} "
             f"(range {self.min * scale:.{digits}f}–{self.max * scale:.{digits}f}, n={self.n})"

@@ -28,6 +28,9 @@ class Grid:
     claims: tuple[str, ...] = ()  # the claims that read this grid
     reduced: Optional[Mapping] = None  # parameter -> reduced-profile value; None: no such profile
     why: Mapping = field(default_factory=dict)  # parameter -> why the reduced value is enough
+    # claim -> why it has no reduced profile although its grid has one (its point is the breadth
+    # the reduced grid drops, or its own runs cost more than a reduced sitting)
+    no_reduced: Mapping = field(default_factory=dict)
 
     def __post_init__(self):
         for profile, over in (("smoke", self.smoke), ("reduced", self.reduced or {})):
@@ -40,6 +43,12 @@ class Grid:
         unexplained = set(self.reduced or {}) - set(self.why)
         if unexplained:
             raise ValueError(f"grid {self.name}: reductions {sorted(unexplained)} lack a `why`")
+        strangers = set(self.no_reduced) - set(self.claims)
+        if strangers:
+            raise ValueError(
+                f"grid {self.name}: no_reduced names {sorted(strangers)}, which do "
+                "not read this grid"
+            )
 
     def values(self, profile: str) -> dict:
         """The grid's parameters under a profile ("smoke", "reduced" or "paper")."""
@@ -73,7 +82,8 @@ class Grid:
 def short_value(value) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(short_value(v) for v in value) + "]"
-    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+    big = isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000
+    return f"{value:,}" if big else str(value)  # budgets get thousands separators, seeds do not
 
 
 PAPERS = ("power", "curvature", "multitask", "holographic", "spectral")

@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from grokbook.measures.spectral import Separation, separation
+from grokbook.measures.spectral import Separation, auroc, separation
 from grokbook.papers.verdict import Evidence, Verdict
 
 LEVELS = ("not reproduced", "partial", "reproduced")
@@ -319,15 +319,14 @@ def edge_separates_regimes(
     }
     level = separation_level(s, win_share, partial_share, partial_auroc)
     if len(nongrok):
-        g, n = np.asarray(grok, dtype=float), np.asarray(nongrok, dtype=float)
-        auroc = float((g[:, None] > n[None, :]).mean() + 0.5 * (g[:, None] == n[None, :]).mean())
-        apart = bool(g.min() > n.max())
+        area = auroc(grok, nongrok)
+        apart = bool(min(grok) > max(nongrok))
         checks |= {
-            f"grokking > non-grokking at the same λ, AUROC ≥ {partial_auroc} ({auroc:.2f})":
-                auroc >= partial_auroc,
-            f"perfect separation from the non-grokking runs ({len(n)})": apart,
+            f"grokking > non-grokking at the same λ, AUROC ≥ {partial_auroc} ({area:.2f})":
+                area >= partial_auroc,
+            f"perfect separation from the non-grokking runs ({len(nongrok)})": apart,
         }
-        if level != LEVELS[0] and auroc < partial_auroc:
+        if level != LEVELS[0] and area < partial_auroc:
             return Verdict("not supported", rule, evidence, checks)
     else:
         apart = False
