@@ -315,8 +315,9 @@ def test_performance_page_shows_compiled_columns_and_the_paper_plan(staged):
             {
                 "chunk": "multitask.shared",
                 "runs": 30,
-                "expected_h": 1.75,
+                "expected_h": 3.75,
                 "analysis_h": 0.25,
+                "sittings": 2,
                 "claims": ["a", "b"],
             },
             {"chunk": "c", "runs": 0, "expected_h": None, "claims": ["c"]},
@@ -325,8 +326,8 @@ def test_performance_page_shows_compiled_columns_and_the_paper_plan(staged):
     (bench / "plan-reduced.json").write_text(json.dumps(reduced))
     page = book.performance_page()
     assert "Expected from measured runs: 1,200,000 run-steps" in page
-    assert "| `multitask.shared` | 30 | 1.75 h | 0.25 h | `a`, `b` |" in page
-    assert "| `c` | 0 | ? | ? | `c` |" in page
+    assert "| `multitask.shared` | 30 | 3.75 h | 0.25 h | 2 | `a`, `b` |" in page
+    assert "| `c` | 0 | ? | ? | ? | `c` |" in page
 
 
 def test_a_smoke_box_offers_the_reduced_profile_only_where_the_claim_has_one():

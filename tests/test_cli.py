@@ -527,12 +527,23 @@ def test_plan_lists_each_stack_with_the_claims_that_need_it(tmp_path, monkeypatc
         "hooked_runs": 0,
     }
     assert sum(ch["runs"] for ch in d["chunks"]) == 3
+    assert any(ch["expected_h"] is None for ch in d["chunks"])  # no measured speed
+    assert all((ch["sittings"] is None) == (ch["expected_h"] is None) for ch in d["chunks"])
+
     assert json.loads((tmp_path / "measured.json").read_text()) == {}
     assert [(s["runs"], s["steps"], s["claims"]) for s in d["stacks"]] == [
         (1, 50, [claims[0].id]),
         (2, 20, [claims[0].id, claims[1].id]),
     ]  # most run-steps first
     assert "total: 3 runs in 2 stacks, 90 run-steps at most" in capsys.readouterr().out
+
+
+def test_a_chunk_longer_than_a_sitting_is_planned_over_several():
+    assert execute.sittings(None, 0.1) is None
+    assert execute.sittings(0.0, None) == 1
+    assert execute.sittings(1.9, 0.1) == 1  # exactly two hours
+    assert execute.sittings(1.9, 0.2) == 2
+    assert execute.sittings(5.5, 0.3) == 3
 
 
 def test_reproduce_runs_claims_that_read_other_ledgers_last(monkeypatch):
@@ -589,8 +600,9 @@ def test_publish_pushes_the_built_book_to_a_bare_repository(tmp_path, monkeypatc
     import subprocess
 
     def git(*args, cwd=tmp_path / "proj"):
-        return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                              text=True).stdout
+        return subprocess.run(
+            ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+        ).stdout
 
     proj, bare = tmp_path / "proj", tmp_path / "pages.git"
     (proj / "build" / "html" / "_static").mkdir(parents=True)
@@ -608,7 +620,10 @@ def test_publish_pushes_the_built_book_to_a_bare_repository(tmp_path, monkeypatc
     assert cli.main(["publish", "--remote", str(bare)]) == 0
     assert git("show", "gh-pages:index.html", cwd=bare) == "<h1>book one</h1>"
     assert set(git("ls-tree", "--name-only", "gh-pages", cwd=bare).split()) == {
-        ".nojekyll", "_static", "index.html"}
+        ".nojekyll",
+        "_static",
+        "index.html",
+    }
     (proj / "build" / "html" / "index.html").write_text("<h1>book two</h1>")
     assert cli.main(["publish", "--remote", str(bare)]) == 0  # replaces the published book
     assert git("show", "gh-pages:index.html", cwd=bare) == "<h1>book two</h1>"
@@ -635,10 +650,14 @@ def test_executed_notebooks_keep_project_relative_paths(tmp_path, monkeypatch):
     out = tmp_path / "book" / "results" / "reduced" / "x.ipynb"
     out.parent.mkdir(parents=True)
     nb = nbformat.v4.new_notebook()
-    nb.metadata["papermill"] = {"input_path": str(tmp_path / "notebooks" / "x.ipynb"),
-                                "output_path": str(out)}
+    nb.metadata["papermill"] = {
+        "input_path": str(tmp_path / "notebooks" / "x.ipynb"),
+        "output_path": str(out),
+    }
     nbformat.write(nb, out)
     execute.relative_paths(out)
     meta = nbformat.read(out, as_version=4).metadata["papermill"]
-    assert meta == {"input_path": "notebooks/x.ipynb",
-                    "output_path": "book/results/reduced/x.ipynb"}
+    assert meta == {
+        "input_path": "notebooks/x.ipynb",
+        "output_path": "book/results/reduced/x.ipynb",
+    }

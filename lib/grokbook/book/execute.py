@@ -12,6 +12,7 @@ the duration of one call).
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -504,9 +505,15 @@ def plan(profile: str, paper: str | None, force: bool, out: Path | None) -> None
     for ch in chunks:
         train = "?" if ch["expected_h"] is None else f"{ch['expected_h']:.2f}"
         notebooks = "?" if ch["analysis_h"] is None else f"{ch['analysis_h']:.2f}"
+        split = (
+            ""
+            if ch["sittings"] in (None, 1)
+            else f"; {ch['sittings']} sittings of ≤ {SITTING_H:g} h with --deadline "
+            f"{int(SITTING_H * 3600)}"
+        )
         print(
             f"  {ch['chunk']}: {ch['runs']} runs, {train} h of training expected, then "
-            f"{len(ch['claims'])} claims in {notebooks} h (their last executions)"
+            f"{len(ch['claims'])} claims in {notebooks} h (their last executions){split}"
         )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -552,9 +559,26 @@ def plan_chunks(rows: list[dict], todo: list[registry.Claim], profile: str) -> l
         ch["runs"] += r["runs"]
         ch["expected_h"] = add(ch["expected_h"], r["expected_h"])
     return [
-        {"chunk": k, **v, "claims": [c.id for c in todo if chunk_of(c.id) == k]}
+        {
+            "chunk": k,
+            **v,
+            "sittings": sittings(v["expected_h"], v["analysis_h"]),
+            "claims": [c.id for c in todo if chunk_of(c.id) == k],
+        }
         for k, v in chunks.items()
     ]
+
+
+SITTING_H = 2.0  # longest planned sitting; training checkpoints, so a chunk may take several
+
+
+def sittings(train_h: Optional[float], analysis_h: Optional[float]) -> Optional[int]:
+    """Sittings of at most SITTING_H hours a chunk needs: its training resumes from checkpoints
+    across sittings (`reproduce --deadline`), its notebooks run in the last one. None when the
+    training time is unknown."""
+    if train_h is None:
+        return None
+    return max(1, math.ceil((train_h + (analysis_h or 0.0)) / SITTING_H - 1e-9))
 
 
 def _deadline_now() -> Optional[float]:

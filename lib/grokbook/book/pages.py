@@ -507,20 +507,21 @@ def chunk_table(d: dict) -> list[str]:
         return []
     out = [
         f"Expected from measured runs: {d['total']['expected_run_steps']:,} run-steps. One chunk "
-        "is a shared grid and the claims that read it, trained and executed in one sitting; its "
-        "hours are the expected run-steps at the measured CPU speed of the model shape "
-        "(? where that speed was not measured).",
+        "is a shared grid and the claims that read it; its hours are the expected run-steps at "
+        "the measured CPU speed of the model shape (? where that speed was not measured). A chunk "
+        "longer than one sitting of two hours trains over several: `grokbook reproduce "
+        "--deadline 7200` stops at a checkpoint and the same command resumes; the notebooks run "
+        "in the last sitting.",
         "",
-        "| chunk | runs | expected training | notebooks (last executions) | claims |",
-        "|---|---|---|---|---|",
+        "| chunk | runs | expected training | notebooks (last executions) | sittings | claims |",
+        "|---|---|---|---|---|---|",
     ]
     for ch in d["chunks"]:
         hours = "?" if ch["expected_h"] is None else f"{ch['expected_h']:.2f} h"
         notebooks = "?" if ch.get("analysis_h") is None else f"{ch['analysis_h']:.2f} h"
         out.append(
             f"| `{ch['chunk']}` | {ch['runs']} | {hours} | {notebooks} | "
-            + ", ".join(f"`{i}`" for i in ch["claims"])
-            + " |"
+            f"{ch.get('sittings') or '?'} | " + ", ".join(f"`{i}`" for i in ch["claims"]) + " |"
         )
     return out + [""]
 
