@@ -224,56 +224,76 @@ def test_progress_bars_collapse_to_their_last_state():
     ]
 
 
+def speed_result(device: str, scale: str, rows: list[dict]) -> dict:
+    """A training-speed result file as benchmarks/training_speed.py writes it."""
+    env = {
+        "device": device,
+        "device_name": "NVIDIA H100" if device == "cuda" else "AMD EPYC",
+        "scale": scale,
+        "model": {"p": 97},
+        "cores": 2,
+        "threads": 2,
+        "torch": "2.13.0",
+        "python": "3.11.7",
+        "steps": 30,
+        "repeats": 5,
+    }
+    peak = {"median": 100.0, "min": 90.0, "max": 104.0, "size": 2048, "repeats": 5}
+    return {"env": env, "matmul_peak_gflops": peak, "flops_per_run_step": 1.655e9, "rows": rows}
+
+
+def speed_row(R: int, layout: str, rate: float, **kw) -> dict:
+    """One (R, layout) row: run-steps/s with a ±10 % range, GFLOP/s at 1 GFLOP per run-step."""
+
+    def stat(x):
+        return {"median": x, "min": 0.9 * x, "max": 1.1 * x}
+
+    return {
+        "R": R,
+        "layout": layout,
+        "workers": 2 if layout == "processes" else 1,
+        "run_steps_per_s": stat(rate),
+        "gflops": stat(rate / 10),
+        "compile_s": None,
+    } | kw
+
+
 def test_performance_page_tables_every_benchmark_file_and_each_executed_claims_wall_time(
     staged, tmp_path
 ):
     src, smoke, paper, not_run = staged
     bench = Path(book.project_root()) / "benchmarks" / "results"
     bench.mkdir(parents=True)
-    rows = [
-        {
-            "R": R,
-            "steps": 10,
-            "stacked_run_steps_per_s": 10.0 * R,
-            "sequential_run_steps_per_s": 10.0,
-            "speedup_vs_sequential": float(R),
-        }
-        for R in (1, 8)
-    ]
-    env = {
-        "device": "cuda",
-        "scale": "paper",
-        "model": {"p": 97},
-        "torch": "2.13.0",
-        "threads": 16,
-        "device_name": "NVIDIA H100",
-    }
-    (bench / "stacked_training-cuda-paper.json").write_text(json.dumps({"env": env, "rows": rows}))
+    assert "The training-speed benchmark has not been run yet" in book.performance_page()
+    noisy = {"median": 40.0, "min": 36.0, "max": 44.0, "invalid": 1}
+    rows = [speed_row(8, "stacked", 80.0), speed_row(8, "processes", 40.0, run_steps_per_s=noisy)]
+    (bench / "training_speed-cuda-paper.json").write_text(
+        json.dumps(speed_result("cuda", "paper", rows))
+    )
     page = book.performance_page()
     assert "### cuda · paper model" in page and "NVIDIA H100" in page
-    assert "| 8 | 80.0 | 10.0 | 8.00× |" in page and "papers' loop run-steps/s" not in page
+    assert "Measured matmul peak 100 GFLOP/s" in page and "not been run yet" not in page
+    assert "| 8 | stacked | 80.0 (72.0–88.0) | 8.0 (7.2–8.8) | 8 % | – |" in page
+    assert "| 8 | processes (2 workers) | 40.0 (36.0–44.0; 1 repeat(s) without a positive" in page
+    assert "vs papers' loop" not in page
     assert (
         f"| `{smoke.id}` | smoke | x86_64 | 312 s |" in page and f"| `{paper.id}` | paper |" in page
     )
     assert f"`{not_run.id}`" not in page
 
 
-def test_performance_page_shows_compiled_columns_and_the_paper_plan(staged):
+def test_performance_page_shows_compiled_rows_speedups_and_the_paper_plan(staged):
     bench = Path(book.project_root()) / "benchmarks" / "results"
     bench.mkdir(parents=True)
     assert "No plan in `benchmarks/results/` yet" in book.performance_page()
-    row = {
-        "R": 32,
-        "steps": 20,
-        "stacked_run_steps_per_s": 100.0,
-        "sequential_run_steps_per_s": 50.0,
-        "speedup_vs_sequential": 2.0,
-        "compiled_run_steps_per_s": 150.0,
-        "compiled_speedup_vs_stacked": 1.5,
-        "compile_s": 21.4,
-    }
-    env = {"device": "cpu", "scale": "smoke", "model": {"p": 47}, "torch": "2.13.0", "threads": 2}
-    (bench / "stacked_training-cpu-smoke.json").write_text(json.dumps({"env": env, "rows": [row]}))
+    ratio = {"median": 1.5, "min": 1.25, "max": 1.75}
+    rows = [
+        speed_row(32, "compiled", 150.0, compile_s=21.4, vs_reference=ratio),
+        speed_row(32, "reference", 100.0, vs_reference={"median": 1.0, "min": 1.0, "max": 1.0}),
+    ]
+    (bench / "training_speed-cpu-smoke.json").write_text(
+        json.dumps(speed_result("cpu", "smoke", rows))
+    )
     stack = {
         "runs": 30,
         "hook": "",
@@ -302,10 +322,9 @@ def test_performance_page_shows_compiled_columns_and_the_paper_plan(staged):
     }
     (bench / "plan-paper.json").write_text(json.dumps(plan))
     page = book.performance_page()
-    assert (
-        "| 32 | 100.0 | 50.0 | 2.00× | 150.0 | 1.50× | 21 |" in page
-        and "papers' loop" not in page.split("###")[1]
-    )
+    assert "| R | layout | run-steps/s | vs papers' loop | GFLOP/s |" in page
+    assert "| 32 | compiled | 150.0 (135.0–165.0) | 1.50× (1.25–1.75×) | 15.0 " in page
+    assert "| 15 % | 21 |" in page and "| 32 | reference | 100.0 (90.0–110.0) | 1.00× " in page
     assert "30 runs in 1 stacks, at most 9,000,000 run-steps" in page and "for 2 claims." in page
     assert "| 30 | 97 | 128 | 2 | 2 | 300,000 | 9,000,000 | 200 | 1.50 | - | `a`, `b` |" in page
     reduced = plan | {

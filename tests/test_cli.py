@@ -661,3 +661,25 @@ def test_executed_notebooks_keep_project_relative_paths(tmp_path, monkeypatch):
         "input_path": "notebooks/x.ipynb",
         "output_path": "book/results/reduced/x.ipynb",
     }
+
+
+def test_layout_flag_reaches_the_kernel_only_for_the_call_and_is_checked(monkeypatch, capsys):
+    import os
+
+    monkeypatch.delenv("GROKBOOK_LAYOUT", raising=False)
+    seen = []
+
+    def kernel(*a, **kw):  # what the notebook's process would see
+        seen.append(os.environ.get("GROKBOOK_LAYOUT"))
+        raise Executed
+
+    monkeypatch.setattr(papermill, "execute_notebook", kernel)
+    with pytest.raises(Executed):
+        cli.main(["run", CLAIM, "--layout", "processes"])
+    with pytest.raises(Executed):
+        cli.main(["run", CLAIM])
+    assert seen == ["processes", None] and "GROKBOOK_LAYOUT" not in os.environ
+    with pytest.raises(SystemExit) as bad:
+        cli.main(["reproduce", "--layout", "threads"])
+    assert bad.value.code == 2
+    assert "--layout: invalid choice: 'threads'" in capsys.readouterr().err

@@ -54,3 +54,16 @@ def test_measurements_keep_the_committed_table_and_add_the_cache(tmp_path):
     costs.write({"old": {"family": "f", "final_step": 1}}, committed)
     table = costs.measurements(committed, tmp_path / "cache")
     assert set(table) == {"old", "k1"} and table["k1"]["final_step"] == 900
+
+
+def test_a_worker_share_counts_at_the_rate_of_all_workers_together(tmp_path):
+    wide = dataclasses.replace(A, d_model=32, d_ff=64)
+    for i, stop in enumerate([1000, 2000]):  # one worker's share of two runs, 30 s, two workers
+        fake_entry(tmp_path, f"w{i}", dataclasses.replace(wide, seed=i), stop, 30.0, 2)
+        env = json.loads((tmp_path / f"w{i}" / "env.json").read_text())
+        (tmp_path / f"w{i}" / "env.json").write_text(json.dumps(env | {"workers": 2}))
+    table = costs.measured_runs(tmp_path)
+    assert costs.speed(wide, table) == 3000 / 30.0 * 2
+    for m in table.values():
+        m["workers"] = 1  # the same share measured alone: its own rate
+    assert costs.speed(wide, table) == 3000 / 30.0

@@ -1,9 +1,9 @@
 """grokbook: run claim notebooks, reproduce whole papers, build the book, print the scorecard.
 
   grokbook run <claim-id> [--profile smoke|reduced|paper] [-p NAME VALUE]... [--output PATH]
-                          [--compile]
+                          [--compile] [--layout auto|stacked|processes]
   grokbook reproduce [--profile smoke|reduced|paper] [--paper NAME] [--force] [--plan | --no-plan]
-                     [--jobs N] [--deadline SECONDS] [--compile]
+                     [--jobs N] [--deadline SECONDS] [--compile] [--layout auto|stacked|processes]
   grokbook plan [--profile paper|reduced|smoke] [--paper NAME] [--out FILE]
   grokbook pack OUT.tar.gz [--cache]
   grokbook unpack IN.tar.gz
@@ -23,6 +23,7 @@ from pathlib import Path
 
 from grokbook.book import execute, registry
 from grokbook.errors import ConfigError, UsageError
+from grokbook.training.layout import SETTINGS, layout_setting
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         "train with compile_step=True (torch.compile'd step; other rounding, so other cached runs)"
     )
     r.add_argument("--compile", action="store_true", help=compile_help)
+    layout_help = (
+        "how missing runs train: one stacked process, one worker process per core, or auto "
+        "(measured once per model shape; default, or $GROKBOOK_LAYOUT)"
+    )
+    r.add_argument("--layout", choices=SETTINGS, help=layout_help)
     rp = sub.add_parser("reproduce", help="execute every implemented claim")
     rp.add_argument("--profile", default="smoke")
     rp.add_argument("--paper", help=f"only this paper: {', '.join(registry.PAPER_ORDER)}")
@@ -69,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         help="claims executed at the same time (separate processes; runs they share train once)",
     )
     rp.add_argument("--compile", action="store_true", help=compile_help)
+    rp.add_argument("--layout", choices=SETTINGS, help=layout_help)
     rp.add_argument(
         "--deadline",
         type=float,
@@ -113,25 +120,27 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         if args.cmd == "run":
-            execute.run_claim(
-                args.claim,
-                args.profile,
-                [tuple(x) for x in args.p],
-                args.output,
-                compile_step=True if args.compile else None,
-            )  # None: as the caller's runner set
+            with layout_setting(args.layout):  # None: as the caller's environment says
+                execute.run_claim(
+                    args.claim,
+                    args.profile,
+                    [tuple(x) for x in args.p],
+                    args.output,
+                    compile_step=True if args.compile else None,
+                )  # None: as the caller's runner set
         elif args.cmd == "reproduce":
             if args.jobs < 1:
                 raise UsageError(f"--jobs {args.jobs} is out of range; it must be an integer >= 1")
-            execute.reproduce(
-                args.profile,
-                args.paper,
-                args.force,
-                args.plan if args.plan is not None else args.profile != "smoke",
-                args.jobs,
-                deadline_s=args.deadline,
-                compile_step=args.compile,
-            )
+            with layout_setting(args.layout):
+                execute.reproduce(
+                    args.profile,
+                    args.paper,
+                    args.force,
+                    args.plan if args.plan is not None else args.profile != "smoke",
+                    args.jobs,
+                    deadline_s=args.deadline,
+                    compile_step=args.compile,
+                )
         elif args.cmd == "plan":
             execute.plan(args.profile, args.paper, args.force, args.out)
         elif args.cmd == "book":

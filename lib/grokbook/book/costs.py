@@ -76,6 +76,7 @@ def measured_runs(root: Optional[Path] = None) -> dict[str, dict]:
             "grok_step": _grok_step(cfg, int(env["final_step"])),
             "stack_size": int(env.get("stack_size", 1)),
             "stack_wall_s": float(env.get("stack_wall_s", float("nan"))),
+            "workers": int(env.get("workers", 1)),  # processes layout: shares trained at once
             "device": env.get("device", ""),
         }
     return out
@@ -116,13 +117,20 @@ def expected_steps(cfg: RunConfig, table: dict[str, dict]) -> tuple[int, int]:
 
 
 def speed(cfg: RunConfig, table: dict[str, dict]) -> Optional[float]:
-    """Median measured run-steps per second of the training stacks of this model shape on CPU (one
-    stack = the runs that share a wall time), or None."""
+    """Median measured run-steps per second of the machine for this model shape on CPU, or None.
+    One stack = the runs that share a wall time; a worker's share in the processes layout is such a
+    stack, trained beside `workers` - 1 others, so the machine's rate is its rate times `workers`.
+    """
     stacks: dict[tuple, list[int]] = {}
     for m in table.values():
         if m["shape"] == shape(cfg) and m["device"] == "cpu" and m["stack_wall_s"] > 0:
-            stacks.setdefault((m["stack_wall_s"], m["stack_size"]), []).append(m["final_step"])
-    rates = [sum(steps) / wall for (wall, size), steps in stacks.items() if len(steps) == size]
+            key = (m["stack_wall_s"], m["stack_size"], m.get("workers", 1))
+            stacks.setdefault(key, []).append(m["final_step"])
+    rates = [
+        sum(steps) / wall * workers
+        for (wall, size, workers), steps in stacks.items()
+        if len(steps) == size
+    ]
     return float(np.median(rates)) if rates else None
 
 

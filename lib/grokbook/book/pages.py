@@ -426,43 +426,67 @@ def claim_page(c: registry.Claim, folder: Path) -> None:
     nbformat.write(nb, folder / f"{c.slug}.ipynb")
 
 
+SPEED_COMMAND = (
+    "python benchmarks/training_speed.py --scale paper --runs 6 12 --steps 30 --repeats 5"
+)
+
+
+def _spread(stat: dict, fmt: str, unit: str = "") -> str:
+    """median (min–max) of one benchmark statistic, and how many repeats gave no value."""
+    bad = f"; {stat['invalid']} repeat(s) without a positive time" if stat.get("invalid") else ""
+    return (
+        f"{fmt.format(stat['median'])}{unit} "
+        f"({fmt.format(stat['min'])}–{fmt.format(stat['max'])}{unit}{bad})"
+    )
+
+
+def speed_table(d: dict, name: str) -> list[str]:
+    """One training-speed result (benchmarks/training_speed.py) as a heading, the device and
+    versions it was measured on, and one row per (R, layout)."""
+    env, peak = d["env"], d["matmul_peak_gflops"]
+    has_ref = all("vs_reference" in r for r in d["rows"])
+    out = [
+        f"### {env['device']} · {env['scale']} model",
+        "",
+        f"{esc(env.get('device_name') or env['device'])}; {env['cores']} cores, {env['threads']} "
+        f"torch threads, torch {env['torch']}, Python {env['python']}; model {env['model']}; "
+        f"{env['steps']} marginal steps per measurement, {env['repeats']} interleaved repeats. "
+        f"Measured matmul peak {peak['median']:.0f} GFLOP/s (float32 `torch.mm` of two "
+        f"{peak['size']} × {peak['size']} matrices, all threads, median of {peak['repeats']}; "
+        f"range {peak['min']:.0f}–{peak['max']:.0f}); {d['flops_per_run_step'] / 1e9:.3f} GFLOP "
+        f"per run-step. File `benchmarks/results/{name}`.",
+        "",
+        "| R | layout | run-steps/s | "
+        + ("vs papers' loop | " if has_ref else "")
+        + "GFLOP/s | share of matmul peak | first compile s |",
+        "|---|---|---|" + ("---|" if has_ref else "") + "---|---|---|",
+    ]
+    for r in d["rows"]:
+        name_ = r["layout"] + (f" ({r['workers']} workers)" if r["layout"] == "processes" else "")
+        share = r["gflops"]["median"] / peak["median"]
+        out.append(
+            f"| {r['R']} | {name_} | {_spread(r['run_steps_per_s'], '{:.1f}')} | "
+            + (f"{_spread(r['vs_reference'], '{:.2f}', '×')} | " if has_ref else "")
+            + f"{_spread(r['gflops'], '{:.1f}')} | {100 * share:.0f} % | "
+            + ("–" if r["compile_s"] is None else f"{r['compile_s']:.0f}")
+            + " |"
+        )
+    return out + [""]
+
+
 def benchmark_tables() -> list[str]:
-    """One Markdown table per benchmark result file in benchmarks/results/ (written by
-    benchmarks/stacked_training.py), with the device and versions it was measured on."""
+    """The training-speed tables of every result file benchmarks/results/training_speed-*.json
+    (written by benchmarks/training_speed.py), or a line saying that it has not been run yet."""
     import json
 
     out = []
-    for f in sorted((project_root() / "benchmarks" / "results").glob("stacked_training-*.json")):
-        d = json.loads(f.read_text())
-        env, rows = d["env"], d["rows"]
-        cols = [
-            ("stacked run-steps/s", "stacked_run_steps_per_s", "{:.1f}"),
-            ("sequential run-steps/s", "sequential_run_steps_per_s", "{:.1f}"),
-            ("stacked vs sequential", "speedup_vs_sequential", "{:.2f}×"),
-            ("papers' loop run-steps/s", "reference_run_steps_per_s", "{:.1f}"),
-            ("stacked vs papers' loop", "speedup_vs_reference", "{:.2f}×"),
-            ("compiled run-steps/s", "compiled_run_steps_per_s", "{:.1f}"),
-            ("compiled vs stacked", "compiled_speedup_vs_stacked", "{:.2f}×"),
-            ("compiled vs papers' loop", "compiled_speedup_vs_reference", "{:.2f}×"),
-            ("first compile s", "compile_s", "{:.0f}"),
-        ]
-        cols = [c for c in cols if all(c[1] in r for r in rows)]
-        out += [
-            f"### {env['device']} · {env['scale']} model",
-            "",
-            f"{env.get('device_name') or env['device']}; torch {env['torch']}, {env['threads']} "
-            f"CPU threads, model {env['model']}; {rows[0]['steps']} steps per run; file "
-            f"`benchmarks/results/{f.name}`.",
-            "",
-            "| R | " + " | ".join(c[0] for c in cols) + " |",
-            "|---|" + "---|" * len(cols),
-        ]
-        for r in rows:
-            out.append(
-                f"| {r['R']} | " + " | ".join(fmt.format(r[key]) for _, key, fmt in cols) + " |"
-            )
-        out.append("")
-    return out or ["No benchmark results in `benchmarks/results/` yet.", ""]
+    for f in sorted((project_root() / "benchmarks" / "results").glob("training_speed-*.json")):
+        out += speed_table(json.loads(f.read_text()), f.name)
+    return out or [
+        f"The training-speed benchmark has not been run yet (`{SPEED_COMMAND}` writes "
+        "`benchmarks/results/training_speed-cpu-paper.json`).",
+        "",
+    ]
 
 
 def plan_table(profile: str = "paper") -> list[str]:
@@ -547,21 +571,30 @@ def performance_page() -> str:
             "Training dominates the cost of this book. The trainer stacks R runs (seeds, weight "
             "decays, learning rates, task sets of one shape) along a leading dimension of the "
             "parameters and takes one optimiser step for all of them; runs that stop leave the "
-            "stack. The benchmark `benchmarks/stacked_training.py` times R runs trained stacked, "
-            "the same R runs one after another with our trainer, and (where listed) the papers' "
-            "own loop structure (one `nn.TransformerEncoder` and one `torch.optim.AdamW` per run), "
-            "all in one process on one device. Ratios are only compared within one table (one run "
-            "of the benchmark).",
+            "stack. Where the missing runs of a stack train is the *training layout*: `stacked` "
+            "(one process with all threads, one stack) or `processes` (one worker process per "
+            "core with one thread, the runs dealt out round-robin, each worker training its share "
+            "as one stack with its own checkpoint). `grokbook run/reproduce --layout` (or "
+            "`$GROKBOOK_LAYOUT`) chooses; the default, `auto`, measures both once per model shape "
+            "on the computer that trains (a few seconds) and keeps its choice in "
+            "`.cache/runs/layout.json`, so that the same computer always trains a config the same "
+            "way.",
             "",
-            "## Stacked vs one-at-a-time training",
+            "## Training speed",
             "",
-            "Times are marginal (a run of 2 + n steps minus a run of 2 steps), so set-up and the "
-            "evaluations at the first and last step cancel. *compiled* is the stacked trainer with "
-            "`compile_step=True` (`torch.compile` of the loss and of the AdamW update; `grokbook "
-            "run/reproduce --compile`); its first compilation at new shapes is listed separately "
-            "(Inductor's on-disk cache makes a second process faster). CPU timings on a shared "
-            "2-core machine are noisy (repeated runs of the benchmark can differ by a factor of "
-            "two): read the CPU tables for direction only.",
+            "The benchmark `benchmarks/training_speed.py` times, in one process run on one device, "
+            "R runs trained stacked, in worker processes, stacked with the compiled step "
+            "(`compile_step=True`: `torch.compile` of the loss and of the AdamW update; its first "
+            "compilation at new shapes is listed separately), one after another with our trainer "
+            "(sequential), and with the papers' own loop (one `nn.TransformerEncoder` and one "
+            "`torch.optim.AdamW` per run, one run after another). Times are marginal (a run of 2 + "
+            "n steps minus a run of 2 steps), so set-up and the evaluations at the first and last "
+            "step cancel. Each repeat measures every layout once, in a rotated order, before the "
+            "next; a cell gives the median over repeats and, in brackets, the smallest and "
+            "largest. Speed-ups over the papers' loop are taken within each repeat. GFLOP/s count "
+            "the model's matmuls analytically (`flops_per_run_step` in the benchmark) and are "
+            "compared with the measured matmul peak of the same device. Ratios are only compared "
+            "within one table (one run of the benchmark).",
             "",
             *benchmark_tables(),
             "## What the paper profile trains",

@@ -5,10 +5,12 @@ temporary folder and renamed into place; DONE (written last) holds the sha256 of
 and loading verifies it. A partial, torn or tampered entry is reported with a warning, removed and
 retrained — never trusted. Interrupted stacks resume from <root>/partial/<stack>.pt.
 
-Two settings of the process that executes notebooks reach training here, and only here:
+Three settings of the process that executes notebooks reach training here, and only here:
 $GROKBOOK_COMPILE=1 (`grokbook run/reproduce --compile`: every config is trained with
-compile_step=True) and $GROKBOOK_DEADLINE (`grokbook reproduce --deadline`: a time.time() value
-after which a training stack writes its checkpoint and stops with DeadlineReached).
+compile_step=True), $GROKBOOK_DEADLINE (`grokbook reproduce --deadline`: a time.time() value
+after which a training stack writes its checkpoint and stops with DeadlineReached) and
+$GROKBOOK_LAYOUT (`grokbook run/reproduce --layout`: one stacked process or one worker process per
+core, layout.py).
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ import numpy as np
 from grokbook.training.config import RunConfig, stack_key
 from grokbook.paths import cache_root
 from grokbook.errors import ConfigError
+from grokbook.training.layout import (
+    checkpoint_file,
+    choose_layout,
+    refuse_in_worker_start,
+    train_in_processes,
+)
 from grokbook.training.train import GradHook, Run, train_stack
 
 # bump when train() semantics or the file format change: older entries are then ignored
@@ -313,6 +321,8 @@ def load_or_train(
                 shutil.rmtree(entry, ignore_errors=True)
         missing[stack_key(c)].append(i)
     _plan(cfgs, [i for g in missing.values() for i in g], hook_key)
+    if missing:
+        refuse_in_worker_start()
     for n, group in enumerate(missing.values(), 1):
         if progress and len(missing) > 1:
             c = cfgs[group[0]]
@@ -328,15 +338,24 @@ def load_or_train(
                 k for k in todo if not (root / k / "DONE").exists()
             ]  # trained meanwhile by another process
             idx = [first[k] for k in todo]
-            if todo:
-                part = (
-                    root
-                    / "partial"
-                    / (hashlib.sha256("".join(todo).encode()).hexdigest()[:24] + ".pt")
+            todo_cfgs = [cfgs[i] for i in idx]
+            how = choose_layout(todo_cfgs, grad_hook, root, progress, todo) if todo else ""
+            if how == "processes":
+                train_in_processes(
+                    todo_cfgs,
+                    idx,
+                    todo,
+                    root,
+                    save=save_run,
+                    grad_hook=grad_hook,
+                    progress=progress,
+                    deadline=deadline(),
                 )
+            elif todo:
+                part = checkpoint_file(root / "partial", todo)
                 part.parent.mkdir(parents=True, exist_ok=True)
                 trained = train_stack(
-                    [cfgs[i] for i in idx],
+                    todo_cfgs,
                     grad_hook=grad_hook,
                     rows=idx,
                     checkpoint=part,
@@ -344,6 +363,7 @@ def load_or_train(
                     deadline=deadline(),
                 )
                 for i, run in zip(idx, trained):
+                    run.env |= {"layout": "stacked", "workers": 1}
                     save_run(run, root / keys[i])
                 part.unlink(missing_ok=True)
         for i in group:

@@ -49,6 +49,9 @@ class StackView:
 # cache key);
 #   hook(step, grad [R, P], view)  edits the clipped gradient in place before the AdamW step;
 #   hook.after_step(step, view)    (optional) edits view.theta in place after the AdamW step.
+# A hook that treats every run on its own (through view.rows) and keeps no state that its caller
+# reads after training may say so with `split_safe = True`: the `processes` training layout
+# (layout.py) may then apply a pickled copy of it in each worker process, to that worker's runs.
 GradHook = Callable[[int, Tensor, StackView], None]
 
 EVAL_ROWS = 1 << 16  # examples x runs per evaluation chunk (bounds activation memory)
@@ -522,12 +525,15 @@ def train_stack(
     checkpoint: Optional[Path] = None,
     progress: bool = True,
     deadline: Optional[float] = None,
+    report: Optional[Callable[[int, int, int], None]] = None,
 ) -> list[Run]:
     """Train the runs `cfgs` in one stack; returns one Run per config, in order.
     `checkpoint`: file for resumable state (loaded if present, written every CHECKPOINT_EVERY_S). A
     checkpoint that cannot be used is reported with a warning naming the file and the reason, and
     training starts over. `deadline` (a time.time() value): at the first evaluation after it, write
-    the checkpoint and raise DeadlineReached."""
+    the checkpoint and raise DeadlineReached. `report(step, runs grokked, runs still training)` is
+    called after every block of steps up to an evaluation (a worker process sends it to the process
+    that shows the progress bar)."""
     if not cfgs:
         return []
     c = cfgs[0]
@@ -598,6 +604,8 @@ def train_stack(
             bar.set_postfix_str(
                 f"grokked {int(S.grokked.all(1).sum())}/{len(cfgs)}, training {len(S.rows)}"
             )
+        if report is not None:
+            report(S.step, int(S.grokked.all(1).sum()), len(S.rows))
         late = deadline is not None and time.time() >= deadline
         if checkpoint is not None and (
             late or time.perf_counter() - last_ckpt > CHECKPOINT_EVERY_S
@@ -643,6 +651,7 @@ def _collect(S: _Stack, cfgs: list[RunConfig]) -> list[Run]:
             else platform.processor()
         ),
         "stack_size": len(cfgs),
+        "threads": torch.get_num_threads(),
         "stack_wall_s": round(S.wall, 3),
         "dtype": "float32",
     }
