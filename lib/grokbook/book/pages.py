@@ -576,9 +576,10 @@ def performance_page() -> str:
             "core with one thread, the runs dealt out round-robin, each worker training its share "
             "as one stack with its own checkpoint). `grokbook run/reproduce --layout` (or "
             "`$GROKBOOK_LAYOUT`) chooses; the default, `auto`, measures both once per model shape "
-            "on the computer that trains (a few seconds) and keeps its choice in "
-            "`.cache/runs/layout.json`, so that the same computer always trains a config the same "
-            "way.",
+            "on the computer that trains (about half a minute at the paper's model; a stack whose "
+            "budgets add up to fewer than 100,000 run-steps trains stacked without measuring) and "
+            "keeps its choice in `.cache/runs/layout.json`, so that the same computer always "
+            "trains a config the same way.",
             "",
             "## Training speed",
             "",
