@@ -151,3 +151,12 @@ def test_a_grid_can_exclude_a_claim_from_its_reduced_profile_with_a_reason(tmp_p
     with pytest.raises(UsageError, match="has no reduced profile: its point is a power law"):
         profile_values(power_law, nb, "reduced")
     assert profile_values(order, nb, "reduced")["weight_decays"] == [1.0]
+
+
+def test_a_page_value_separates_thousands_of_a_count_but_not_of_a_seed():
+    from grokbook.papers.grid import short_value
+
+    assert short_value(6000, "regime_steps") == "6,000"
+    assert short_value([42, 137, 2024], "control_seeds") == "[42, 137, 2024]"
+    assert short_value([1.0, 0.5], "weight_decays") == "[1.0, 0.5]"
+    assert short_value(True, "x") == "True"

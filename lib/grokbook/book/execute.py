@@ -216,7 +216,7 @@ def reductions(claim_id: str, nb: Path) -> list[str]:
     own, why = own_overrides(nb, "reduced")
     defaults = notebook_parameters(nb)
     return out + [
-        f"{k}: {short_value(defaults.get(k))} → {short_value(v)}"
+        f"{k}: {short_value(defaults.get(k), k)} → {short_value(v, k)}"
         + (f" ({why[k]})" if k in why else "")
         for k, v in own.items()
     ]

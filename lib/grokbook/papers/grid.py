@@ -62,7 +62,7 @@ class Grid:
     def reductions(self) -> list[str]:
         """The reduced profile's departures from the paper, one sentence each."""
         return [
-            f"{k}: {short_value(self.paper[k])} → {short_value(v)} ({self.why[k]})"
+            f"{k}: {short_value(self.paper[k], k)} → {short_value(v, k)} ({self.why[k]})"
             for k, v in (self.reduced or {}).items()
         ]
 
@@ -79,11 +79,13 @@ class Grid:
         return self.build(**self.pick(namespace))
 
 
-def short_value(value) -> str:
+def short_value(value, name: str = "") -> str:
+    """A parameter value as a page shows it: counts with thousands separators, seeds (a `name`
+    with "seed" in it) without."""
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(short_value(v) for v in value) + "]"
-    big = isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000
-    return f"{value:,}" if big else str(value)  # budgets get thousands separators, seeds do not
+        return "[" + ", ".join(short_value(v, name) for v in value) + "]"
+    count = isinstance(value, int) and not isinstance(value, bool) and "seed" not in name
+    return f"{value:,}" if count else str(value)
 
 
 PAPERS = ("power", "curvature", "multitask", "holographic", "spectral")

@@ -152,14 +152,14 @@ SHARED = Grid(
     # reduced: the paper's model and task sets at the headline λ = 1 only
     reduced=dict(weight_decays=[1.0], control_seeds=[42], control_steps=30_000),
     why=dict(
-        weight_decays="λ = 1 only, the paper's headline row; the paper sweeps 0.1-1",
+        weight_decays="λ = 1 only, the paper's headline row; the paper sweeps 0.1–1",
         control_seeds="one no-decay control per task set; the paper has three",
         control_steps="the no-decay controls stop at 30,000 steps, about 2× the dual and 1× the "
         "tri grok step at λ = 1, and are censored there; the paper runs them for 50,000",
     ),
     no_reduced={
         "multi.wd-groktime-powerlaw": "its point is a power law over the paper's five λ values "
-        "(0.1-1); the reduced grid has λ = 1 only",
+        "(0.1–1); the reduced grid has λ = 1 only",
         "multi.wd-phase-structure": "its point is where four observables change along the "
         "paper's λ sweep; the reduced grid has λ = 1 only",
         "multi.phase-portrait-loop": "its point is the loop's trend across at least three λ "

@@ -81,7 +81,7 @@ CURVES = Grid(
     # λ = 1 runs) and are censored there
     reduced=dict(control_steps=10_000),
     why=dict(control_steps="the two controls stop at 10,000 steps, about 3× the grok step of the "
-                           "λ = 1 runs, and are censored there (the paper: 100,000)"),
+                           "λ = 1 runs, and are censored there; the paper runs them for 100,000"),
     build=_configs,
     claims=("power.delayed-generalization", "power.val-loss-rise", "power.embedding-circle"))
 

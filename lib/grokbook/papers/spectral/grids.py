@@ -71,7 +71,7 @@ MAIN = Grid(
     reduced=dict(control_ops=["add"], regime_ops=["x2_xy_y2"], regime_steps=6_000),
     why=dict(control_ops="the λ = 0 control on add only: three matched pairs",
              regime_ops="one non-grokking operation; x3_xy would be a second of the same kind",
-             regime_steps="they stop at 6,000 steps, the controls' budget (≈ 2× the grok step), "
+             regime_steps="they stop at 6,000 steps, the controls' budget, ≈ 2× the grok step, "
                           "and are censored there"),
     build=_configs,
     claims=("spec.add-single-mode", "spec.edge-activation-diffuse", "spec.edge-not-head-localized",
