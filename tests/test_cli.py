@@ -241,23 +241,31 @@ def test_reproduce_rejects_a_nonpositive_jobs_count(capsys):
     assert "--jobs 0" in error_of(capsys, "reproduce", "--jobs", "0")
 
 
-def test_compile_flag_reaches_the_kernel_explicitly_and_only_for_the_call(monkeypatch):
+def seen_by_kernel(monkeypatch, variable: str, *flags: str) -> list:
+    """The value of an environment variable in the notebook's process for `grokbook run CLAIM
+    FLAGS`, then for `grokbook run CLAIM`; the variable is unset before and must be after."""
     import os
-    from grokbook.training.config import RunConfig
 
-    monkeypatch.delenv("GROKBOOK_COMPILE", raising=False)
+    monkeypatch.delenv(variable, raising=False)
     seen = []
 
     def kernel(*a, **kw):  # what the notebook's process would see
-        seen.append(os.environ.get("GROKBOOK_COMPILE"))
+        seen.append(os.environ.get(variable))
         raise Executed
 
     monkeypatch.setattr(papermill, "execute_notebook", kernel)
-    with pytest.raises(Executed):
-        cli.main(["run", CLAIM, "--compile"])
-    with pytest.raises(Executed):
-        cli.main(["run", CLAIM])
-    assert seen == ["1", None] and "GROKBOOK_COMPILE" not in os.environ
+    for argv in (["run", CLAIM, *flags], ["run", CLAIM]):
+        with pytest.raises(Executed):
+            cli.main(argv)
+    assert variable not in os.environ
+    return seen
+
+
+def test_compile_flag_reaches_the_kernel_explicitly_and_only_for_the_call(monkeypatch):
+    from grokbook.training.config import RunConfig
+
+    assert seen_by_kernel(monkeypatch, "GROKBOOK_COMPILE", "--compile") == ["1", None]
+    assert RunConfig().compile_step is False  # no config default reads the environment
     assert RunConfig().compile_step is False  # no config default reads the environment
 
 
@@ -664,21 +672,8 @@ def test_executed_notebooks_keep_project_relative_paths(tmp_path, monkeypatch):
 
 
 def test_layout_flag_reaches_the_kernel_only_for_the_call_and_is_checked(monkeypatch, capsys):
-    import os
-
-    monkeypatch.delenv("GROKBOOK_LAYOUT", raising=False)
-    seen = []
-
-    def kernel(*a, **kw):  # what the notebook's process would see
-        seen.append(os.environ.get("GROKBOOK_LAYOUT"))
-        raise Executed
-
-    monkeypatch.setattr(papermill, "execute_notebook", kernel)
-    with pytest.raises(Executed):
-        cli.main(["run", CLAIM, "--layout", "processes"])
-    with pytest.raises(Executed):
-        cli.main(["run", CLAIM])
-    assert seen == ["processes", None] and "GROKBOOK_LAYOUT" not in os.environ
+    seen = seen_by_kernel(monkeypatch, "GROKBOOK_LAYOUT", "--layout", "processes")
+    assert seen == ["processes", None]
     with pytest.raises(SystemExit) as bad:
         cli.main(["reproduce", "--layout", "threads"])
     assert bad.value.code == 2
