@@ -209,6 +209,22 @@ def test_source_digest_follows_the_notebook_and_its_smoke_overrides(tmp_path):
     assert execute.source_digest(nb, "smoke") != d0
 
 
+def test_code_tokens_ignore_documentation_and_layout_but_not_code():
+    src = (
+        '"""Module."""\nimport math  # why\n\n\ndef f(a,\n      b):\n    """Doc."""\n'
+        '    x = "s"\n    "not a docstring"\n    return math.pi * a + b\n'
+    )
+    same = (
+        '"""Reworded."""\nimport math\n\ndef f(a, b):\n    # new comment\n'
+        '    x = "s"\n    "not a docstring"\n    return math.pi * a + b\n'
+    )
+    tokens = execute.code_tokens(src)
+    assert execute.code_tokens(same) == tokens
+    assert execute.code_tokens(src.replace('    """Doc."""\n', "")) == tokens
+    for old, new in (('x = "s"', 'x = "t"'), ("math.pi", "math.e"), ("not a doc", "a statement")):
+        assert execute.code_tokens(src.replace(old, new)) != tokens, new
+
+
 def test_reproduce_skips_claims_whose_ledger_is_current(tmp_path, monkeypatch, capsys):
     claims = [c for c in registry.claims("power") if c.notebook][:2]
     out = {c.id: tmp_path / f"{c.slug}.ipynb" for c in claims}

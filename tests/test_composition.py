@@ -1,4 +1,4 @@
-"""Hand-computed checks of grokbook.composition (spectral.md M4, A7)."""
+"""Hand-computed checks of grokbook.composition (Xu 2026d, the x²+y² composition regression)."""
 
 import numpy as np
 import pytest

@@ -1,5 +1,5 @@
-"""Hand-made cases for grokbook.compression (holographic.md Shared definitions,
-holo.per-matrix-svd-failure, holo.joint-svd-failure; multitask.md multi.reconstruction-threshold,
+"""Hand-made cases for grokbook.compression (Methods: reconstruction from trajectory directions;
+holo.per-matrix-svd-failure, holo.joint-svd-failure; multi.reconstruction-threshold,
 svd/pruning/scaling claims)."""
 
 import numpy as np

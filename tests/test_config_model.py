@@ -1,6 +1,6 @@
 """RunConfig validation and the functional model: the papers' parameter counts, θ layout, init, and
-the forward pass against a reference built from torch.nn. Ref: curvature.md / multitask.md /
-holographic.md Setup.
+the forward pass against a reference built from torch.nn. Ref: the setups of Xu 2026a, 2026b
+and 2026c.
 """
 
 import dataclasses

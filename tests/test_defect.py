@@ -105,7 +105,7 @@ def test_sign_test_exact():
 def test_random_alignment_baseline():
     assert random_alignment(290_401) == pytest.approx(
         1.4806e-3, rel=1e-4
-    )  # the brief's [data] value
+    )  # the value in the authors' committed data
     rng = np.random.default_rng(0)
     for P in (3, 5, 10):
         x = rng.standard_normal((200_000, P))

@@ -18,7 +18,7 @@ def test_scales_have_the_papers_parameter_counts():
     assert n_params(holo.scaled(TRI, 128, 4, 256, 2)) == 315_427
     assert n_params(holo.scaled(TRI, 256, 8, 512, 2)) == 1_154_851
     assert n_params(holo.scaled(TRI, 256, 8, 512, 4)) == 2_209_059
-    assert n_params(holo.scaled(TRI, 128, 4, 256, 4)) == 580_387  # M′ of the brief
+    assert n_params(holo.scaled(TRI, 128, 4, 256, 4)) == 580_387  # scale M′ (Xu 2026c)
 
 
 def test_walk_in_one_dimension_is_rank_one():

@@ -21,6 +21,17 @@ OUTSIDE = re.compile(
     r"|\b[MA]\d{1,2}\b(?= of the| item|\))|working notes|our notes",
     re.I,
 )
+NOTES = re.compile(  # the working-note forms that can be told apart from code
+    r"\bbrief\b|\b(power|curvature|multitask|holographic|spectral|STYLE|SMOKE|STACK)\.md\b"
+    r"|working notes|our notes",
+    re.I,
+)
+TEXT_FILES = sorted(
+    p
+    for pattern in ("lib/**/*.py", "tests/*.py", "benchmarks/*.py", "book/*.md", "README.md")
+    for p in ROOT.glob(pattern)
+    if p.name != "test_notebooks.py"  # this file spells the forms out to test the patterns
+)
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
@@ -137,10 +148,24 @@ def test_no_reference_to_documents_outside_the_repository(path):
     assert not hits, f"refers to documents that are not in the repository: {hits[:5]}"
 
 
+@pytest.mark.parametrize("path", TEXT_FILES, ids=rel)
+def test_code_and_pages_cite_the_papers_not_working_notes(path):
+    hits = [
+        f"line {i}: {m.group(0)}"
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        for m in NOTES.finditer(line)
+    ]
+    assert not hits, f"cites documents that are not in the repository: {hits[:5]}"
+
+
 def test_outside_reference_pattern_catches_the_old_forms():
     for text in ("(brief M2)", "see curvature.md", "as the Brief says", "multitask.md protocol"):
         assert OUTSIDE.search(text), text
     assert not OUTSIDE.search("Xu 2026a §3, Fig. 2; see {ref}`methods-trajectory-pca`")
+    for text in ("Ref: spectral.md M1 steps 1–4.", "# the brief's [data] value"):
+        assert NOTES.search(text), text
+    assert not NOTES.search("Ref: Xu 2026d; Methods, spectral edge. A45) a1)")
+    assert len(TEXT_FILES) > 50
 
 
 def test_median_notebook_is_short():

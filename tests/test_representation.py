@@ -1,4 +1,4 @@
-"""Hand-computed checks of grokbook.representation (spectral.md M6)."""
+"""Hand-computed checks of grokbook.representation (Xu 2026d, the representation-level analyses)."""
 
 import numpy as np
 import pytest

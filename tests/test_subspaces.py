@@ -1,5 +1,5 @@
-"""Hand-made cases for grokbook.subspaces (curvature.md M2, M3, curv.invariance-rho,
-curv.exec-vs-random)."""
+"""Hand-made cases for grokbook.subspaces (Methods: execution subspace and
+commutator invariance; curv.invariance-rho, curv.exec-vs-random)."""
 
 import math
 from types import SimpleNamespace

@@ -1,6 +1,6 @@
 """Modular-arithmetic tasks: op tables on hand-computed cases, domain and split sizes, seeded
-splits, the shuffled-label control, and parameter errors that name the parameter. Ref: power.md
-A.1.1, curvature.md Setup, multitask.md Setup."""
+splits, the shuffled-label control, and parameter errors that name the parameter. Ref: Power et al.
+2022 App. A.1.1; the setups of Xu 2026a and Xu 2026b."""
 
 import numpy as np
 import pytest

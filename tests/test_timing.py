@@ -88,7 +88,7 @@ def test_head_cosines_constructed_heads():
     np.testing.assert_allclose(cos["add·mul"], [1 / math.sqrt(2), -1.0])
     assert chance_cosine(97 * 128) == pytest.approx(
         0.0089745, abs=1e-6
-    )  # the brief's 1/sqrt(12416) ≈ 0.009
+    )  # 1/sqrt(12416) ≈ 0.009
 
 
 def test_models_recover_their_own_data():

@@ -269,9 +269,10 @@ def resolve(
 
 def source_digest(nb: Path, profile: str) -> str:
     """What an executed claim's result depends on: the notebook, its profile overrides (light
-    profiles) and the source of the layers that compute results (training, measures, papers). A
-    ledger entry carrying the current digest is up to date and `reproduce` skips its claim; the
-    book layer (pages, runner) can change without making results stale.
+    profiles) and the code of the layers that compute results (training, measures, papers), read as
+    Python tokens without comments, docstrings and layout (`code_tokens`). A ledger entry carrying
+    the current digest is up to date and `reproduce` skips its claim; the book layer (pages,
+    runner) and the documentation of the computing layers can change without making results stale.
     """
     import hashlib
 
@@ -282,8 +283,43 @@ def source_digest(nb: Path, profile: str) -> str:
     lib = Path(__file__).parents[1]
     for layer in ("training", "measures", "papers"):
         for f in sorted((lib / layer).rglob("*.py")):
-            h.update(str(f.relative_to(lib)).encode() + f.read_bytes())
+            h.update(str(f.relative_to(lib)).encode() + b"\0" + code_tokens(f.read_text()).encode())
     return h.hexdigest()[:16]
+
+
+def code_tokens(source: str) -> str:
+    """The tokens of a Python module that can change what it computes, one per line: comments,
+    docstrings (the leading string statement of a module, class or function), blank lines and line
+    breaks inside brackets are left out, so rewording or reformatting them leaves this unchanged."""
+    import ast
+    import io
+    import tokenize
+
+    docs = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            docs.add(body[0].lineno)
+    kept, skipping = [], False
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type in (tokenize.COMMENT, tokenize.NL):
+            continue
+        starts_statement = not kept or kept[-1][0] in (
+            tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT
+        )
+        if tok.type == tokenize.STRING and tok.start[0] in docs and starts_statement:
+            skipping = True
+        if skipping:
+            skipping = tok.type != tokenize.NEWLINE
+            continue
+        kept.append((tok.type, tok.string))
+    return "\n".join(f"{t} {s}" for t, s in kept)
 
 
 def is_current(claim: registry.Claim, profile: str) -> bool:

@@ -1,12 +1,13 @@
 """Spectral edge of the attention-update window and the Fourier structure of perturbation fields.
 
-Pipeline (spectral.md Method): stack the last W attention-weight updates ending at a chosen snapshot
-(M1 1–4), take their SVD via the W × W Gram matrix (M1 5–7: the edge v1, v2, … and the gap measures
-k*, R, E₃, ρ₃), push θ along a direction and record how far the position-0 residual stream moves for
-every input pair (M2: the perturbation field f(a, b) = ‖Δh(a, b)‖²), then group f by a harmonic
-label g(a, b) of period T and read off how much of the group means' spectrum sits in one frequency
-(M3: concentration F, η²). Nulls: white-noise group means (simulated) and random unit directions in
-θ_attn pushed through the same M2–M3 pipeline.
+Pipeline (Xu 2026d; Methods chapter, "Spectral edge of the update window" and "Fourier bases and
+the discrete logarithm"): stack the last W attention-weight updates ending at a chosen snapshot,
+take their SVD via the W × W Gram matrix (the edge v1, v2, … and the gap measures k*, R, E₃, ρ₃),
+push θ along a direction and record how far the position-0 residual stream moves for every input
+pair (the perturbation field f(a, b) = ‖Δh(a, b)‖²), then group f by a harmonic label g(a, b) of
+period T and read off how much of the group means' spectrum sits in one frequency (concentration F,
+η²). Nulls: white-noise group means (simulated) and random unit directions in θ_attn pushed through
+the same field and Fourier pipeline.
 
 All functions are pure (arrays in, arrays or small dataclasses out); float64 inside except the
 forward passes.
@@ -26,7 +27,7 @@ from grokbook.training.model import attention_matrices, group_slices, param_layo
 from grokbook.errors import ConfigError
 from grokbook.training.tasks import is_prime
 
-# ── M1: update window and spectral edge
+# ── update window and spectral edge
 # ──────────────────────────────────────────────────────────────────
 
 
@@ -41,7 +42,7 @@ def update_window(
     """The last W updates u_i = θ_attn(s_i) − θ_attn(s_{i−1}) ending at the snapshot nearest
     `end_step` (fewer if the run is shorter, at least `min_rows`), optionally centred (window mean
     removed). snapshot_steps [S], attn [S, n] -> (X [w, n] float64, steps [w] = s_i of every
-    update). Ref: spectral.md M1 steps 1–4."""
+    update). Ref: Methods, spectral edge (the window)."""
     steps = np.asarray(snapshot_steps)
     j = int(np.argmin(np.abs(steps - end_step)))  # nearest snapshot; ties -> the earlier one
     lo = max(1, j - W + 1)
@@ -75,7 +76,7 @@ class Edge:
 def edge(X: np.ndarray, n_dirs: int = 8, max_j: int = 10, rtol: float = 1e-6) -> Edge:
     """Spectral edge of an update window X [w, n] via its w × w Gram matrix (n may be 10⁵+).
     Singular values below rtol·σ1 count as zero (centring removes one); the gap scores use j =
-    1…min(max_j, r−1) with r the number of non-zero σ. Ref: spectral.md M1 steps 5–7."""
+    1…min(max_j, r−1) with r the number of non-zero σ. Ref: Methods, spectral edge (k*, R)."""
     X = np.asarray(X, dtype=np.float64)
     eig, U = np.linalg.eigh(X @ X.T)
     order = np.argsort(eig)[::-1]
@@ -113,7 +114,7 @@ def edge(X: np.ndarray, n_dirs: int = 8, max_j: int = 10, rtol: float = 1e-6) ->
     )
 
 
-# ── M2: perturbation field
+# ── perturbation field
 # ───────────────────────────────────────────────────────────────────────────────
 
 
@@ -141,7 +142,7 @@ def perturbation_field(
     """Δh_k(a, b) = h(a, b; θ + ε v̂_k) − h(a, b; θ) with h the position-0 residual stream before
     the final LayerNorm and v̂_k the unit direction placed in the attention coordinates of θ; ε =
     rel_eps·‖θ_attn‖. θ [P], direction_attn [n_attn] or [k, n_attn], pairs [N, 2] int -> Δh [k, N,
-    d_model] float64. The field of M2 is (Δh**2).sum(-1). Ref: spectral.md M2."""
+    d_model] float64. The perturbation field is (Δh**2).sum(-1). Ref: Methods, spectral edge."""
     dev = torch.device(cfg.device)
     th = torch.as_tensor(np.asarray(theta, dtype=np.float32)).to(dev)
     D = np.atleast_2d(np.asarray(direction_attn, dtype=np.float64))
@@ -194,7 +195,7 @@ def random_direction_fields(
 ) -> np.ndarray:
     """Fields f = ‖Δh‖² of `count` random unit directions in θ_attn (same ε, checkpoint and inputs
     as the edge), drawn and pushed through in chunks so that at most `chunk` directions are in
-    memory. -> [count, N]. Ref: spectral.md Claims, random-direction null."""
+    memory. -> [count, N]. Ref: Methods, spectral edge (null)."""
     n = sum(n for *_, n in attn_offsets(cfg))
     rng = np.random.default_rng(seed)
     out = []
@@ -204,7 +205,7 @@ def random_direction_fields(
     return np.concatenate(out) if out else np.zeros((0, len(pairs)))
 
 
-# ── M3: groupings and Fourier concentration
+# ── groupings and Fourier concentration
 # ──────────────────────────────────────────────────────────────
 
 
@@ -259,7 +260,7 @@ class Grouping(NamedTuple):
 
 
 def groupings(p: int, pairs, g: Optional[int] = None) -> dict[str, Grouping]:
-    """The harmonic bases of spectral.md M3 step 4 for pairs [N, 2]: add (a+b), sub (a−b), raw_mul
+    """The harmonic bases (Methods, Fourier bases) for pairs [N, 2]: add (a+b), sub (a−b), raw_mul
     (a·b), x2_y2 (a²+b²), all mod p with T = p; dlog ((dlog a + dlog b) mod p−1, T = p−1, pairs with
     a zero dropped) and dlog_of_sum (dlog((a+b) mod p), T = p−1, sums ≡ 0 dropped). Dropped pairs
     get label −1.
@@ -315,7 +316,7 @@ def spectrum_of_means(
     1…T//2."""
     m = np.atleast_2d(m)
     T = m.shape[1]
-    P = np.abs(np.fft.rfft(m, axis=1)[:, 1 : T // 2 + 1]) ** 2 / T**2  # = C² + S² of M3 step 2
+    P = np.abs(np.fft.rfft(m, axis=1)[:, 1 : T // 2 + 1]) ** 2 / T**2  # = C² + S²
     for w in exclude:
         if 1 <= w <= T // 2:
             P[:, w - 1] = 0.0
@@ -332,7 +333,7 @@ def concentration(
     of period T: class means m[q] (empty classes 0 as in the code, or "impute"d by the mean of the
     other classes), normalised power over ω = 1…T//2 without the ω in `exclude` (e.g. the dlog
     Nyquist term 48), F = max, peak, top-3, and η² = Σ_q n_q (m_q − f̄)² / Σ_i (f_i − f̄)² over the
-    kept pairs. Ref: spectral.md M3 steps 1–3, A6, A17, A18."""
+    kept pairs. Ref: Methods, Fourier bases (empty classes, the dlog Nyquist term, η²)."""
     if empty not in ("zero", "impute"):
         raise ConfigError(f"empty={empty!r} is not known; use 'zero' or 'impute'")
     v = np.atleast_2d(np.asarray(values, dtype=np.float64))
@@ -349,8 +350,8 @@ def concentration(
 
 
 def white_noise_F(T: int, draws: int, seed: int, exclude: Sequence[int] = ()) -> np.ndarray:
-    """Concentration F of i.i.d. Gaussian group means of period T (the chance level of M3;
-    spectral.md table: T = 97 mean 0.093, 95th pct 0.136; the mean ≈ H_m/m with m = T//2
+    """Concentration F of i.i.d. Gaussian group means of period T (the chance level of F;
+    simulated for T = 97: mean 0.093, 95th pct 0.136; the mean ≈ H_m/m with m = T//2
     frequencies). -> [draws]."""
     rng = np.random.default_rng(seed)
     out = np.empty(draws)
@@ -370,7 +371,7 @@ def harmonic_mean_F(m: int) -> float:
 # ───────────────────────────────────────────
 
 BASES = ("add", "sub", "raw_mul", "x2_y2", "dlog", "dlog_of_sum")
-COMBOS = ((0, 1), (0, 2), (1, 2), (0, 1, 2))  # basis test: normalised sums of v1–v3 (M3 6(i))
+COMBOS = ((0, 1), (0, 2), (1, 2), (0, 1, 2))  # basis test: normalised sums of v1–v3 (Xu 2026d)
 
 
 def direction_labels(n_dirs: int) -> list[str]:
@@ -382,8 +383,8 @@ def direction_labels(n_dirs: int) -> list[str]:
 
 
 def _variants(T: int) -> dict[str, dict]:
-    """Spectrum variants of a basis: the code's zero-filled empty classes, imputed classes (A6) and,
-    for an even period, without the Nyquist term ω = T/2 (A17)."""
+    """Spectrum variants of a basis: the code's zero-filled empty classes, imputed classes and,
+    for an even period, without the Nyquist term ω = T/2."""
     v = {"zero": {"empty": "zero"}, "impute": {"empty": "impute"}}
     if T % 2 == 0:
         v["no_nyquist"] = {"empty": "zero", "exclude": (T // 2,)}
@@ -392,7 +393,7 @@ def _variants(T: int) -> dict[str, dict]:
 
 @dataclass
 class ModelAnalysis:
-    """Edge, fields and spectra of one model (spectral.md M1–M3); built by analyse_model."""
+    """Edge, fields and spectra of one model (Methods, spectral edge); built by analyse_model."""
 
     op: str
     seed: int
@@ -433,8 +434,8 @@ def analyse_model(
     snapshot (needs the "all" snapshot group), the fields f = ‖Δh‖² of v1..v_n, of the basis-test
     sums and of n_null random and n_span update-span directions on the run's test pairs and/or the
     op's full input grid, and the Spectrum of every field in every basis and variant, plus
-    white-noise F draws for every period. Ref: spectral.md M1–M3 and the random-direction null of
-    the Claims section."""
+    white-noise F draws for every period. Ref: Methods, spectral edge and its random-direction
+    null."""
     from grokbook.measures.trajectory import stop_step
     from grokbook.training.tasks import domain_pairs
     from grokbook.training.train import run_split
@@ -515,7 +516,7 @@ def summary_rows(
     an: ModelAnalysis, top: int = 3, bulk: tuple[int, int] = (4, 8), triples: int = 2000
 ) -> list[dict]:
     """One row per (inputs, basis, variant): F and peak of v1..v_top, mean F of the top block and of
-    the bulk (v_bulk[0]..v_bulk[1]), the same with the edge = v1..v_{k*} (A4), shared peak of
+    the bulk (v_bulk[0]..v_bulk[1]), the same with the edge = v1..v_{k*}, shared peak of
     v1..v_top, mean η² of the top block, the random-direction null (mean, 95th, 99th pct of single F
     and of random-triple means, mean η²), the update-span null mean and the white-noise mean / 95th
     / 99th pct for the basis's period."""
@@ -617,7 +618,7 @@ def edge_track(
 ) -> list[dict]:
     """Edge statistics of the window ending at every snapshot (or at the snapshots nearest `ends`)
     that has at least min_rows updates: step, rows, weighted k* and R, unweighted k* and R, E₃, ρ₃,
-    g₂₃, σ2/σ1. Ref: spectral.md M1, spec.edge-separates-regimes."""
+    g₂₃, σ2/σ1. Ref: Methods, spectral edge; spec.edge-separates-regimes."""
     steps = np.asarray(snapshot_steps)
     ends = steps[min_rows:] if ends is None else ends
     rows = []
@@ -691,9 +692,9 @@ def improvement(
     top: int = 3,
 ) -> dict:
     """The "dlog/raw improvement" mean F_dlog(v1..v_top) / mean F_raw(v1..v_top) with the raw
-    basis's empty class filled with 0 (as coded) and imputed (A6), the per-direction ratios (as
+    basis's empty class filled with 0 (as coded) and imputed, the per-direction ratios (as
     coded), and its null: the same ratios for random triples of the model's random directions (mean,
-    95th pct). Ref: spectral.md M3 step 5.
+    95th pct). Ref: Xu 2026d (the 5.9× dlog/raw ratio).
     """
     d, n_d = an.spectra[(inputs, log, "zero")][:2]
     z, n_z = an.spectra[(inputs, raw, "zero")][:2]
@@ -716,7 +717,7 @@ def improvement(
 def generator_check(an: ModelAnalysis, inputs: str, g: int, top: int = 3) -> dict:
     """F and peaks of v1..v_top in the dlog basis of generator g against the default generator g0:
     with g = g0^u, dlog_g0 = u·dlog_g, so every frequency ω becomes ω·u mod (p−1) (folded to
-    1…(p−1)/2) and F is unchanged. (spectral.md writes ω·u⁻¹; the two agree only when u² ≡ ±1.)"""
+    1…(p−1)/2) and F is unchanged. (ω·u⁻¹ would agree only when u² ≡ ±1.)"""
     T = an.p - 1
     G = groupings(an.p, an.inputs[inputs], g)["dlog"]
     s = concentration(an.fields[inputs][:top], G.g, G.T)
@@ -749,8 +750,8 @@ def regime_rows(
     run (first evaluation with test accuracy >= threshold; runs that never reach it are skipped) and
     of the window ending at the same step in its matched control (same op and seed, λ = control_wd),
     for every W and centring. grid: GridRun list (spectral_runs.grid_runs). One row per (op, seed,
-    regime, W, centred); `short` flags a window with fewer than W updates. Ref: spectral.md
-    spec.edge-separates-regimes, Protocol."""
+    regime, W, centred); `short` flags a window with fewer than W updates. Ref:
+    spec.edge-separates-regimes."""
     from grokbook.training.train import first_sustained
 
     ctrl = {(g.task_set, g.seed): g.run for g in grid if g.weight_decay == control_wd}
@@ -814,9 +815,10 @@ def auroc(high: Sequence[float], low: Sequence[float]) -> float:
 def linearity_rows(
     an: ModelAnalysis, rel_eps: Sequence[float], basis: str, inputs: str = "test", top: int = 3
 ) -> list[dict]:
-    """Linearity and sign check of M2: fields of ±v1..±v_top at every ε in rel_eps, with F and peak
-    in `basis` and the mean of f/ε² relative to the smallest ε (1 where the field is quadratic in
-    ε). One row per (ε, sign, direction). Ref: spectral.md spec.add-single-mode, paper scale."""
+    """Linearity and sign check of the perturbation field: fields of ±v1..±v_top at every ε in
+    rel_eps, with F and peak in `basis` and the mean of f/ε² relative to the smallest ε (1 where
+    the field is quadratic in ε). One row per (ε, sign, direction). Ref: spec.add-single-mode, the
+    paper's ε."""
     G = groupings(an.p, an.inputs[inputs])[basis]
     rows, ref = [], None
     for e in sorted(rel_eps):
