@@ -307,12 +307,11 @@ def code_tokens(source: str) -> str:
         ):
             docs.add(body[0].lineno)
     kept, skipping = [], False
+    breaks = (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
         if tok.type in (tokenize.COMMENT, tokenize.NL):
             continue
-        starts_statement = not kept or kept[-1][0] in (
-            tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT
-        )
+        starts_statement = not kept or kept[-1][0] in breaks
         if tok.type == tokenize.STRING and tok.start[0] in docs and starts_statement:
             skipping = True
         if skipping:
