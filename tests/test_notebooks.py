@@ -16,16 +16,12 @@ from grokbook.book import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted(ROOT.glob("notebooks/**/*.ipynb"))
-OUTSIDE = re.compile(
-    r"\bbrief\b|\b(power|curvature|multitask|holographic|spectral|STYLE|SMOKE|STACK)\.md\b"
-    r"|\b[MA]\d{1,2}\b(?= of the| item|\))|working notes|our notes",
-    re.I,
-)
 NOTES = re.compile(  # the working-note forms that can be told apart from code
     r"\bbrief\b|\b(power|curvature|multitask|holographic|spectral|STYLE|SMOKE|STACK)\.md\b"
     r"|working notes|our notes",
     re.I,
 )
+OUTSIDE = re.compile(NOTES.pattern + r"|\b[MA]\d{1,2}\b(?= of the| item|\))", re.I)  # + item ids
 TEXT_FILES = sorted(
     p
     for pattern in ("lib/**/*.py", "tests/*.py", "benchmarks/*.py", "book/*.md", "README.md")
