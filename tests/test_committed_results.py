@@ -1,7 +1,7 @@
-"""The committed executions (book/results/<profile>/<paper>/): every executed notebook has its ledger
-and belongs to a registered claim, ran top to bottom without errors, and its ledger records the
-profile, every parameter of the notebook, a verdict and the evidence that entered it (and, for the
-reduced profile, the reductions the result box lists)."""
+"""The committed executions (book/results/<profile>/<paper>/): every executed notebook has its
+ledger and belongs to a registered claim, ran top to bottom without errors, and its ledger records
+the profile, every parameter of the notebook, a verdict and the evidence that entered it (and, for
+the reduced profile, the reductions the result box lists)."""
 
 from pathlib import Path
 
