@@ -194,6 +194,12 @@ def test_task_sets_are_validated_like_ops():
         execute.check_parameters({"task_sets": ["quad"], "p": 97})
     with pytest.raises(ConfigError, match="p=33 is not prime"):  # mul needs a field
         execute.check_parameters({"task_sets": ["dual"], "p": 33})
+    execute.check_parameters({"n_checkpoints_tri": 80, "probe_samples": 9, "n_layers": 2})
+    for name, bad in (("n_checkpoints_tri", 0), ("probe_samples", -1), ("n_null", 2.5)):
+        with pytest.raises(
+            ConfigError, match=f"{name}={bad} is a count; it must be an integer >= 1"
+        ):
+            execute.check_parameters({name: bad})
 
 
 def test_source_digest_follows_the_notebook_and_its_smoke_overrides(tmp_path):
@@ -229,7 +235,10 @@ def test_source_digest_follows_the_modules_a_notebook_reaches(tmp_path, monkeypa
         (lib / name).write_text(text)
     monkeypatch.setattr(execute, "LIB", lib)
     nb = tmp_path / "c.ipynb"
-    cell = {"cell_type": "code", "source": ["%matplotlib inline\n", "from grokbook.book import ledger"]}
+    cell = {
+        "cell_type": "code",
+        "source": ["%matplotlib inline\n", "from grokbook.book import ledger"],
+    }
     nb.write_text(json.dumps({"cells": [cell]}))
     reached = execute.reached_modules(execute.notebook_imports(nb))
     assert {str(f.relative_to(lib)) for f in reached} == set(files) - {"papers/b.py"}

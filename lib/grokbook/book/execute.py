@@ -95,8 +95,8 @@ SHARED_FIELDS = (
 
 def check_parameters(values: dict) -> None:
     """Validate the parameters every notebook shares, before a kernel starts, by building the
-    RunConfig of every (op, seed) they name — the same checks and messages as inside the notebook.
-    Raises ConfigError.
+    RunConfig of every (op, seed) they name — the same checks and messages as inside the notebook —
+    and every count (a name starting `n_` or ending `_samples`) is at least 1. Raises ConfigError.
     """
     seeds, ops = values.get("seeds", [0]), values.get("ops", ["add"])
     if "task_sets" in values and "ops" not in values:  # multitask notebooks name task sets, not ops
@@ -117,6 +117,10 @@ def check_parameters(values: dict) -> None:
         raise ConfigError(
             f"seeds={seeds!r} must be a non-empty list of integers >= 0, e.g. [7, 8, 9]"
         )
+    for name, value in values.items():  # counts (n_checkpoints, probe_samples, ...)
+        count = name.startswith("n_") or name.endswith("_samples")
+        if count and not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            raise ConfigError(f"{name}={value!r} is a count; it must be an integer >= 1")
     for name, value in values.items():  # the same seed twice would train the same run twice
         if name.endswith("seeds") and isinstance(value, list) and len(set(value)) != len(value):
             raise ConfigError(f"{name}={value!r} lists a seed twice; give distinct seeds")
@@ -308,7 +312,9 @@ def notebook_imports(nb: Path) -> list[str]:
         try:
             tree = ast.parse("\n".join(lines))
         except SyntaxError as e:
-            raise UsageError(f"{nb}: a code cell does not parse ({e.msg}, line {e.lineno})") from None
+            raise UsageError(
+                f"{nb}: a code cell does not parse ({e.msg}, line {e.lineno})"
+            ) from None
         names += imported_names(tree, package="")
     return [n for n in names if n == "grokbook" or n.startswith("grokbook.")]
 
