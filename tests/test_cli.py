@@ -16,6 +16,8 @@ from grokbook.book import costs, execute
 from grokbook.errors import UsageError
 from grokbook.book import registry
 
+ROOT = Path(__file__).resolve().parents[1]
+
 # the template notebook: its smoke ops include mul (needs a prime p)
 CLAIM = "curv.baseline-grokking"
 
@@ -192,6 +194,12 @@ def test_task_sets_are_validated_like_ops():
         execute.check_parameters({"task_sets": ["quad"], "p": 97})
     with pytest.raises(ConfigError, match="p=33 is not prime"):  # mul needs a field
         execute.check_parameters({"task_sets": ["dual"], "p": 33})
+    execute.check_parameters({"n_checkpoints_tri": 80, "probe_samples": 9, "n_layers": 2})
+    for name, bad in (("n_checkpoints_tri", 0), ("probe_samples", -1), ("n_null", 2.5)):
+        with pytest.raises(
+            ConfigError, match=f"{name}={bad} is a count; it must be an integer >= 1"
+        ):
+            execute.check_parameters({name: bad})
 
 
 def test_source_digest_follows_the_notebook_and_its_smoke_overrides(tmp_path):
@@ -207,6 +215,104 @@ def test_source_digest_follows_the_notebook_and_its_smoke_overrides(tmp_path):
     assert execute.source_digest(nb, "paper") != d0  # paper ignores the smoke file
     nb.write_text("{ }")
     assert execute.source_digest(nb, "smoke") != d0
+
+
+def test_source_digest_follows_the_modules_a_notebook_reaches(tmp_path, monkeypatch):
+    lib = tmp_path / "grokbook"
+    files = {
+        "__init__.py": "",
+        "papers/__init__.py": "",
+        "papers/a.py": "from grokbook.measures import m\nX = 1\n",
+        "papers/b.py": "Y = 1\n",
+        "measures/__init__.py": "",
+        "measures/m.py": "def f():\n    from . import n\n",
+        "measures/n.py": "Z = 1\n",
+        "book/__init__.py": "",
+        "book/ledger.py": "from grokbook.papers import a\n",
+    }
+    for name, text in files.items():
+        (lib / name).parent.mkdir(parents=True, exist_ok=True)
+        (lib / name).write_text(text)
+    monkeypatch.setattr(execute, "LIB", lib)
+    nb = tmp_path / "c.ipynb"
+    cell = {
+        "cell_type": "code",
+        "source": ["%matplotlib inline\n", "from grokbook.book import ledger"],
+    }
+    nb.write_text(json.dumps({"cells": [cell]}))
+    reached = execute.reached_modules(execute.notebook_imports(nb))
+    assert {str(f.relative_to(lib)) for f in reached} == set(files) - {"papers/b.py"}
+    d0 = execute.source_digest(nb, "paper")
+    for name, stale in (("papers/b.py", 0), ("book/ledger.py", 0), ("measures/n.py", 1)):
+        f = lib / name
+        text = f.read_text()
+        f.write_text(text + "V = 2\n")
+        assert (execute.source_digest(nb, "paper") != d0) == stale, name
+        f.write_text(text)
+    assert execute.source_digest(nb, "paper") == d0
+    nb.write_text(json.dumps({"cells": [{**cell, "source": ["x = (\n"]}]}))
+    with pytest.raises(UsageError, match="c.ipynb: a code cell does not parse"):
+        execute.source_digest(nb, "paper")
+
+
+NOTEBOOKS = [ROOT / c.notebook for c in registry.claims() if c.notebook]
+
+
+def test_notebook_imports_cover_what_importing_them_runs():
+    """The digest follows imports statically; importing every notebook's modules for real loads no
+    computing-layer module the static reading misses, and the computing layers import nothing by
+    name at run time (only `papers.grid.all_grids` does, for the book layer)."""
+    import ast
+    import subprocess
+    import sys
+
+    statements, static = set(), set()
+    for nb in NOTEBOOKS:
+        static |= set(execute.reached_modules(execute.notebook_imports(nb)))
+        for cell in json.loads(nb.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                for node in ast.walk(ast.parse("".join(cell["source"]))):
+                    if isinstance(node, (ast.Import, ast.ImportFrom)) and "grokbook" in (
+                        getattr(node, "module", None) or node.names[0].name
+                    ):
+                        statements.add(ast.unparse(node))
+    code = "\n".join(sorted(statements)) + (
+        "\nimport sys\nprint('\\n'.join(sorted({m.__file__ for n, m in sys.modules.items()"
+        " if n.startswith('grokbook') and getattr(m, '__file__', None)})))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = {Path(f) for f in out.stdout.split()}
+    computing = {f for f in loaded if f.relative_to(execute.LIB).parts[0] in execute.COMPUTING}
+    assert len(statements) > 20 and len(computing) > 30
+    assert computing <= static, sorted(computing - static)
+    dynamic = [
+        str(f.relative_to(execute.LIB))
+        for layer in execute.COMPUTING
+        for f in (execute.LIB / layer).rglob("*.py")
+        if re.search(r"importlib|__import__|all_grids\(|grid_of\(", f.read_text())
+    ]
+    assert dynamic == ["papers/grid.py"]
+
+
+def test_every_grid_claim_imports_the_module_that_defines_its_grid():
+    """A claim's reduced and smoke values come from its grid's module: the digest must follow it."""
+    import importlib
+
+    from grokbook.papers.grid import PAPERS, grid_of
+
+    modules = {}
+    for paper in PAPERS:
+        for f in sorted((execute.LIB / "papers" / paper).glob("*.py")):
+            module = importlib.import_module(f"grokbook.papers.{paper}.{f.stem}")
+            modules |= {g.name: f for g in getattr(module, "GRIDS", ())}
+    checked = 0
+    for c in registry.claims():
+        grid = grid_of(c.id) if c.notebook else None
+        if grid is not None:
+            reached = execute.reached_modules(execute.notebook_imports(ROOT / c.notebook))
+            assert modules[grid.name] in reached, (c.id, grid.name)
+            checked += 1
+    assert checked >= 30
 
 
 def test_code_tokens_ignore_documentation_and_layout_but_not_code():

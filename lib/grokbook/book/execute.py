@@ -95,8 +95,8 @@ SHARED_FIELDS = (
 
 def check_parameters(values: dict) -> None:
     """Validate the parameters every notebook shares, before a kernel starts, by building the
-    RunConfig of every (op, seed) they name — the same checks and messages as inside the notebook.
-    Raises ConfigError.
+    RunConfig of every (op, seed) they name — the same checks and messages as inside the notebook —
+    and every count (a name starting `n_` or ending `_samples`) is at least 1. Raises ConfigError.
     """
     seeds, ops = values.get("seeds", [0]), values.get("ops", ["add"])
     if "task_sets" in values and "ops" not in values:  # multitask notebooks name task sets, not ops
@@ -117,6 +117,10 @@ def check_parameters(values: dict) -> None:
         raise ConfigError(
             f"seeds={seeds!r} must be a non-empty list of integers >= 0, e.g. [7, 8, 9]"
         )
+    for name, value in values.items():  # counts (n_checkpoints, probe_samples, ...)
+        count = name.startswith("n_") or name.endswith("_samples")
+        if count and not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            raise ConfigError(f"{name}={value!r} is a count; it must be an integer >= 1")
     for name, value in values.items():  # the same seed twice would train the same run twice
         if name.endswith("seeds") and isinstance(value, list) and len(set(value)) != len(value):
             raise ConfigError(f"{name}={value!r} lists a seed twice; give distinct seeds")
@@ -267,12 +271,18 @@ def resolve(
     return claim, nb, params, label
 
 
+LIB = Path(__file__).parents[1]  # the grokbook package
+COMPUTING = ("training", "measures", "papers")  # the layers whose code decides a result
+
+
 def source_digest(nb: Path, profile: str) -> str:
     """What an executed claim's result depends on: the notebook, its profile overrides (light
-    profiles) and the code of the layers that compute results (training, measures, papers), read as
-    Python tokens without comments, docstrings and layout (`code_tokens`). A ledger entry carrying
-    the current digest is up to date and `reproduce` skips its claim; the book layer (pages,
-    runner) and the documentation of the computing layers can change without making results stale.
+    profiles) and the code it reaches in the layers that compute results (training, measures,
+    papers): the modules its code cells import, followed through their own imports
+    (`reached_modules`), each read as Python tokens without comments, docstrings and layout
+    (`code_tokens`). A ledger entry carrying the current digest is up to date and `reproduce` skips
+    its claim; the book layer (pages, runner), the documentation of the computing layers and the
+    modules a claim never imports can change without making its result stale.
     """
     import hashlib
 
@@ -280,11 +290,80 @@ def source_digest(nb: Path, profile: str) -> str:
     own = nb.with_suffix(f".{profile}.yaml")
     if profile in LIGHT and own.exists():
         h.update(own.read_bytes())
-    lib = Path(__file__).parents[1]
-    for layer in ("training", "measures", "papers"):
-        for f in sorted((lib / layer).rglob("*.py")):
-            h.update(str(f.relative_to(lib)).encode() + b"\0" + code_tokens(f.read_text()).encode())
+    for f in reached_modules(notebook_imports(nb)):
+        name = f.relative_to(LIB)
+        if name.parts[0] in COMPUTING:
+            h.update(str(name).encode() + b"\0" + code_tokens(f.read_text()).encode())
     return h.hexdigest()[:16]
+
+
+def notebook_imports(nb: Path) -> list[str]:
+    """The grokbook modules a notebook's code cells import (with each `from` import's names that
+    are modules themselves, e.g. `from grokbook.papers.spectral import rules`)."""
+    import ast
+
+    cells = json.loads(nb.read_text()).get("cells", [])
+    names: list[str] = []
+    for cell in cells:
+        if cell.get("cell_type") != "code":
+            continue
+        source = "".join(cell.get("source", []))
+        lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+        try:
+            tree = ast.parse("\n".join(lines))
+        except SyntaxError as e:
+            raise UsageError(
+                f"{nb}: a code cell does not parse ({e.msg}, line {e.lineno})"
+            ) from None
+        names += imported_names(tree, package="")
+    return [n for n in names if n == "grokbook" or n.startswith("grokbook.")]
+
+
+def imported_names(tree, package: str) -> list[str]:
+    """Module names an AST imports anywhere (top level or inside functions), relative imports
+    resolved against `package`; `from m import a` gives m and m.a (m.a may be a plain name)."""
+    import ast
+
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            out += [base] + [f"{base}.{a.name}" for a in node.names]
+    return out
+
+
+def reached_modules(names: list[str]) -> list[Path]:
+    """The files of the grokbook modules that importing `names` runs: each module, the packages
+    above it and, transitively, what they import; sorted."""
+    import ast
+
+    def file_of(name: str) -> Path | None:
+        rel = Path(*name.split(".")[1:])
+        for f in (LIB / rel / "__init__.py", (LIB / rel).with_suffix(".py")):
+            if f.is_file():
+                return f
+        return None
+
+    seen: dict[str, Path] = {}
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):  # the packages above run first
+            mod = ".".join(parts[:i])
+            f = file_of(mod)
+            if mod in seen or f is None:
+                continue
+            seen[mod] = f
+            package = mod if f.name == "__init__.py" else mod.rpartition(".")[0]
+            found = imported_names(ast.parse(f.read_text()), package)
+            todo += [n for n in found if n.startswith("grokbook.")]
+    return sorted(set(seen.values()))
 
 
 def code_tokens(source: str) -> str:
@@ -362,6 +441,10 @@ def run_claim(
         "OPENBLAS_NUM_THREADS", "1"
     )  # numpy's small Gram products: 10-20x slower threaded
     compiled = compile_requested()
+    # the code and the reductions as they are when execution starts, so that an edit made while the
+    # notebook runs cannot be recorded as what it ran with
+    digest = source_digest(nb, profile)
+    reduced = reductions(claim.id, nb) if profile == "reduced" else []
     shown = {k: v for k, v in params.items() if k != "profile"} | (
         {"compile_step": True} if compiled else {}
     )
@@ -393,11 +476,9 @@ def run_claim(
     relative_paths(out)
     entry["parameters"] = executed_parameters(nb, out)  # as papermill ran it, no hand-written list
     entry["profile"] = label
-    entry["reductions"] = reductions(claim.id, nb) if profile == "reduced" else []
+    entry["reductions"] = reduced
     entry["compile_step"] = compiled
-    entry["source_digest"] = source_digest(
-        nb, profile
-    )  # reproduce skips current entries; stale otherwise
+    entry["source_digest"] = digest  # reproduce skips current entries; stale otherwise
     ledger.write(led, entry)
     print(
         f"[{claim_id}] verdict: {entry['verdict']} | ours: {entry['our_value']} | "
