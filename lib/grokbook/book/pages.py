@@ -200,7 +200,7 @@ def scorecard_page(rows: list[dict]) -> str:
         "scale; see {ref}`methods-profiles`). *Evidence* is what entered the verdict (runs, "
         "seeds or pairs that were measured, not those requested). A *stale* result was computed "
         "by an older version of its notebook "
-        "or of the library; re-run it. Each claim's page has the paper's value, ours, the null and "
+        "or of the library code it imports; re-run it. Each claim's page has the paper's value, ours, the null and "
         "the rule. Verdicts are never added across profiles.",
         "",
         "## The five verdicts",
