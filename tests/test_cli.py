@@ -230,9 +230,7 @@ def test_source_digest_follows_the_modules_a_notebook_reaches(tmp_path, monkeypa
         "book/__init__.py": "",
         "book/ledger.py": "from grokbook.papers import a\n",
     }
-    for name, text in files.items():
-        (lib / name).parent.mkdir(parents=True, exist_ok=True)
-        (lib / name).write_text(text)
+    write_tree(lib, files)
     monkeypatch.setattr(execute, "LIB", lib)
     nb = tmp_path / "c.ipynb"
     cell = {
@@ -516,6 +514,10 @@ def make_project(root: Path) -> None:
         "benchmarks/results/bench.json": "{}",
         "notebooks/power/a.ipynb": "{}",
     }
+    write_tree(root, files)
+
+
+def write_tree(root: Path, files: dict) -> None:
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)

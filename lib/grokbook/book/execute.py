@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
@@ -340,7 +341,6 @@ def imported_names(tree, package: str) -> list[str]:
 def reached_modules(names: list[str]) -> list[Path]:
     """The files of the grokbook modules that importing `names` runs: each module, the packages
     above it and, transitively, what they import; sorted."""
-    import ast
 
     def file_of(name: str) -> Path | None:
         rel = Path(*name.split(".")[1:])
@@ -361,9 +361,18 @@ def reached_modules(names: list[str]) -> list[Path]:
                 continue
             seen[mod] = f
             package = mod if f.name == "__init__.py" else mod.rpartition(".")[0]
-            found = imported_names(ast.parse(f.read_text()), package)
-            todo += [n for n in found if n.startswith("grokbook.")]
+            stat = f.stat()
+            todo += module_imports(str(f), package, stat.st_mtime_ns, stat.st_size)
     return sorted(set(seen.values()))
+
+
+@lru_cache(maxsize=None)
+def module_imports(path: str, package: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """The grokbook modules one file imports (cached per version of the file)."""
+    import ast
+
+    found = imported_names(ast.parse(Path(path).read_text()), package)
+    return tuple(n for n in found if n.startswith("grokbook."))
 
 
 def code_tokens(source: str) -> str:

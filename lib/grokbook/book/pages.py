@@ -199,9 +199,9 @@ def scorecard_page(rows: list[dict]) -> str:
         "machinery and show the phenomenon in small, they are not evidence about the papers' "
         "scale; see {ref}`methods-profiles`). *Evidence* is what entered the verdict (runs, "
         "seeds or pairs that were measured, not those requested). A *stale* result was computed "
-        "by an older version of its notebook "
-        "or of the library; re-run it. Each claim's page has the paper's value, ours, the null and "
-        "the rule. Verdicts are never added across profiles.",
+        "by an older version of its notebook or of the library code it imports; re-run it. Each "
+        "claim's page has the paper's value, ours, the null and the rule. Verdicts are never "
+        "added across profiles.",
         "",
         "## The five verdicts",
         "",

@@ -450,6 +450,14 @@ def order_shares(statuses: Mapping[str, tuple[float, str]], order_weight_decay: 
     }
 
 
+def at_paper_configuration(values: Mapping, grid) -> bool:
+    """Whether a notebook's values keep its grid at the paper's configuration: every grid parameter
+    at the paper's value except those of breadth (seeds, task sets, device and whatever the grid's
+    reduced profile shrinks: λ values, control seeds and budgets)."""
+    breadth = {"seeds", "task_sets", "device", *(grid.reduced or {})}
+    return all(values[k] == v for k, v in grid.paper.items() if k not in breadth)
+
+
 def staggered_order(
     statuses: Mapping[str, tuple[float, str]],
     *,
@@ -457,7 +465,7 @@ def staggered_order(
     headline_min_share: float,
     all_min_share: float,
     tie_within: float,
-    paper_profile: bool = True,
+    paper_configuration: bool = True,
     min_evidence: int = 3,
 ) -> Verdict:
     """statuses: λ > 0 run -> (λ, order status under R98: "support", "tie", "contradict" or
@@ -466,15 +474,17 @@ def staggered_order(
     − headline_min_share of the headline runs: not reproduced; support or tie (a weak order, no pair
     reversed) in >= headline_min_share of the headline runs: partial (the paper's own dual steps,
     one eval apart, land here); otherwise inconclusive. The order was observed at the paper's
-    configuration only, so any other profile records inconclusive (`rule_verdict` in the notebook's
-    numbers keeps what the rule alone gives). Ref: Xu 2026b abstract, accuracy figures."""
+    configuration only, so runs at any other configuration (`at_paper_configuration` false: the
+    smoke model, another modulus or optimiser) record inconclusive; the notebook shows what the
+    rule alone gives. Ref: Xu 2026b abstract, accuracy figures."""
     rule = (
         f"the order mul → x²+y² → add is supported (ties within {tie_within:g} steps do not count) "
         f"in ≥ {headline_min_share:.0%} of the λ = {order_weight_decay:g} runs and in ≥ "
         f"{all_min_share:.0%} of all runs in which every task grokked: reproduced; more than "
         f"{1 - headline_min_share:.0%} of the headline runs contradict it: not reproduced; support "
         f"or tie (no pair reversed) in ≥ {headline_min_share:.0%} of the headline runs: partial; "
-        "otherwise inconclusive; profiles other than the paper's record inconclusive"
+        "otherwise inconclusive; runs outside the paper's configuration (model, modulus, "
+        "optimiser, data fraction, evaluation cadence) record inconclusive"
     )
     sh = order_shares(statuses, order_weight_decay)
     ok_head = sh["headline support"] >= headline_min_share
@@ -486,7 +496,7 @@ def staggered_order(
         f"support over all grokking runs ≥ {all_min_share:.0%}": ok_all,
         f"headline contradictions > {1 - headline_min_share:.0%}": contra,
         f"headline support or tie ≥ {headline_min_share:.0%}": weak,
-        "the paper's configuration (profile paper)": paper_profile,
+        "the paper's configuration (fewer λ values or seeds allowed)": paper_configuration,
     }
     rule_verdict = (
         "reproduced"
@@ -498,6 +508,6 @@ def staggered_order(
         rule,
         Evidence.of(entered, "runs"),
         checks,
-        rule_verdict if paper_profile else "inconclusive",
+        rule_verdict if paper_configuration else "inconclusive",
         min_evidence,
     )
