@@ -203,7 +203,13 @@ def test_integrability_interval_covers_runs_and_checkpoints():
 def test_integrability_degenerate():
     assert ig([0.999], {"dual s42": [0.5, 0.5]}).verdict == "inconclusive"  # one seed
     assert ig([0.999], {f"s{s}": [NAN] for s in SEEDS}).verdict == "inconclusive"
-    assert ig([0.999, NAN], runs(0.5, 0.6, 0.55)).verdict == "not reproduced"
+    with_gap = ig([0.999, NAN], runs(0.5, 0.6, 0.55))  # δ = 0: no ρ, left out, counted
+    assert (
+        with_gap.verdict == "reproduced"
+        and with_gap.checks["ρ > 0.99 at every sample with a ρ (1 of 2 without)"]
+    )
+    assert ig([0.95, NAN], runs(0.5, 0.6, 0.55)).verdict == "not reproduced"
+    assert ig([NAN, NAN], runs(0.5, 0.6, 0.55)).verdict == "inconclusive"
     assert ig([], {}).evidence.n == 0
 
 

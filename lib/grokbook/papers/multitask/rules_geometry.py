@@ -261,23 +261,28 @@ def integrability(
     per-checkpoint median ratio f / f_null(ii) of the total-loss mode (execution basis over the
     attention-confined random basis; ratio_threshold = 1 is chance). The paper reads ρ ≈ 1 as δ
     avoiding the execution subspace, which only means something if the basis holds LESS of δ than
-    chance. ρ fails somewhere: not reproduced; the `level` interval of the ratio (runs and
+    chance. ρ fails somewhere (samples whose δ is 0 or not finite have no ρ and are left out; none
+    left: inconclusive): not reproduced; the `level` interval of the ratio (runs and
     checkpoints resampled) below ratio_threshold: reproduced; above it (δ more aligned with the
     subspace than chance, the opposite reading): not reproduced; containing it (ρ ≈ 1 is the chance
     value): not supported; fewer than min_evidence seeds: inconclusive. Ref: Xu 2026b, integrability
     of the commutator defect (figure K)."""
     mean, lo, hi = ratio_interval(ratios, level)
     rule = (
-        f"ρ > {rho_threshold:g} at every commutator sample, and the {level:.0%} interval (runs and "
+        f"ρ > {rho_threshold:g} at every commutator sample (a sample whose δ is 0 or not "
+        f"finite has no ρ and is left out), and the {level:.0%} interval (runs and "
         "checkpoints resampled) of the ratio of execution basis to attention-confined random basis "
         f"lies below {ratio_threshold:g} (δ avoids the subspace more than chance): reproduced; ρ "
         f"fails or the interval lies above {ratio_threshold:g}: not reproduced; the interval "
         f"contains {ratio_threshold:g} (ρ ≈ 1 is the chance value): not supported"
     )
-    rho_all = all(_num(r) > rho_threshold for r in rho)
+    values = [_num(r) for r in rho]
+    finite = [r for r in values if not math.isnan(r)]
+    rho_all = all(r > rho_threshold for r in finite)
     below, above = hi < ratio_threshold, lo > ratio_threshold
     checks = {
-        f"ρ > {rho_threshold:g} at every sample": rho_all,
+        f"ρ > {rho_threshold:g} at every sample with a ρ ({len(values) - len(finite)} of "
+        f"{len(values)} without)": (rho_all if finite else None),
         f"ratio interval [{lo:.3g}, {hi:.3g}] below {ratio_threshold:g}": (
             None if math.isnan(hi) else below
         ),
@@ -285,11 +290,12 @@ def integrability(
             None if math.isnan(lo) else above
         ),
     }
-    verdict = (
-        "not reproduced"
-        if not rho_all or above
-        else "reproduced" if below else "inconclusive" if math.isnan(mean) else "not supported"
-    )
+    if not finite:
+        verdict = "inconclusive"
+    elif not rho_all or above:
+        verdict = "not reproduced"
+    else:
+        verdict = "reproduced" if below else "inconclusive" if math.isnan(mean) else "not supported"
     return _verdict(rule, Evidence.of(ratios, "runs"), checks, verdict, min_evidence)
 
 
