@@ -361,6 +361,15 @@ def test_reproduce_rejects_a_nonpositive_jobs_count(capsys):
     assert "--jobs 0" in error_of(capsys, "reproduce", "--jobs", "0")
 
 
+@pytest.fixture
+def scratch_output(monkeypatch, tmp_path):
+    """Executed notebooks and ledgers of `grokbook run` go to tmp_path (a run deletes the ledger it
+    is about to replace: the checkout's own executions must stay untouched)."""
+    monkeypatch.setattr(
+        execute.scorecard, "executed_path", lambda c, prof: tmp_path / prof / f"{c.slug}.ipynb"
+    )
+
+
 def seen_by_kernel(monkeypatch, variable: str, *flags: str) -> list:
     """The value of an environment variable in the notebook's process for `grokbook run CLAIM
     FLAGS`, then for `grokbook run CLAIM`; the variable is unset before and must be after."""
@@ -381,7 +390,9 @@ def seen_by_kernel(monkeypatch, variable: str, *flags: str) -> list:
     return seen
 
 
-def test_compile_flag_reaches_the_kernel_explicitly_and_only_for_the_call(monkeypatch):
+def test_compile_flag_reaches_the_kernel_explicitly_and_only_for_the_call(
+    monkeypatch, scratch_output
+):
     from grokbook.training.config import RunConfig
 
     assert seen_by_kernel(monkeypatch, "GROKBOOK_COMPILE", "--compile") == ["1", None]
@@ -389,7 +400,7 @@ def test_compile_flag_reaches_the_kernel_explicitly_and_only_for_the_call(monkey
     assert RunConfig().compile_step is False  # no config default reads the environment
 
 
-def test_a_deadline_stop_inside_a_notebook_is_a_clean_stop(monkeypatch):
+def test_a_deadline_stop_inside_a_notebook_is_a_clean_stop(monkeypatch, scratch_output):
     def kernel(*a, **kw):
         raise papermill.PapermillExecutionError(
             3,
@@ -795,7 +806,9 @@ def test_executed_notebooks_keep_project_relative_paths(tmp_path, monkeypatch):
     }
 
 
-def test_layout_flag_reaches_the_kernel_only_for_the_call_and_is_checked(monkeypatch, capsys):
+def test_layout_flag_reaches_the_kernel_only_for_the_call_and_is_checked(
+    monkeypatch, capsys, scratch_output
+):
     seen = seen_by_kernel(monkeypatch, "GROKBOOK_LAYOUT", "--layout", "processes")
     assert seen == ["processes", None]
     with pytest.raises(SystemExit) as bad:
