@@ -331,9 +331,9 @@ def imported_names(tree, package: str) -> list[str]:
             out += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
-            if node.level:
-                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join(parts + ([base] if base else []))
+            if node.level:  # `from ..m import a` inside package p.q: p.m
+                above = package.rsplit(".", node.level - 1)[0]
+                base = f"{above}.{base}" if base else above
             out += [base] + [f"{base}.{a.name}" for a in node.names]
     return out
 
