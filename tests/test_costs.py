@@ -18,7 +18,7 @@ def fake_entry(root, key, cfg, final_step, wall, size):
     (d / "DONE").write_text("{}")
 
 
-def test_expected_steps_are_the_family_median_and_speed_the_shape_median(tmp_path):
+def test_expected_steps_are_the_family_median_and_speed_the_fastest_of_the_shape(tmp_path):
     for i, (seed, stop) in enumerate([(1, 1000), (2, 1400), (3, 3000)]):
         fake_entry(tmp_path, f"k{i}", dataclasses.replace(A, seed=seed), stop, 54.0, 3)
     fake_entry(tmp_path, "torn", A, 10, 1.0, 1)
@@ -34,6 +34,12 @@ def test_expected_steps_are_the_family_median_and_speed_the_shape_median(tmp_pat
     short = dataclasses.replace(A, steps=1200)
     assert costs.expected_steps(short, table) == (1200, 3)  # capped by its budget
     assert costs.speed(other, table) == 5400 / 54.0  # same shape: same speed
+    fake_entry(tmp_path, "slow", dataclasses.replace(A, seed=4), 1000, 100.0, 1)  # cores shared
+    fake_entry(tmp_path, "fast", dataclasses.replace(A, seed=5), 1000, 5.0, 1)
+    shared = costs.measured_runs(tmp_path)
+    assert costs.speed(other, shared) == 1000 / 5.0  # the fastest stack, not the median (100)
+    del shared["fast"]
+    assert costs.speed(other, shared) == 5400 / 54.0  # a slower stack does not lower it
     assert costs.speed(dataclasses.replace(A, d_model=32, d_ff=64), table) is None
     cost = costs.stack_cost([new_seed, other], table)
     assert cost["expected_run_steps"] == 6400 and cost["measured_share"] == 0.5

@@ -3,6 +3,7 @@ order."""
 
 import pytest
 
+from grokbook.papers.grid import GridRun, select
 from grokbook.papers.multitask import grids as multitask
 from grokbook.papers.spectral import grids as spectral_runs
 from grokbook.errors import ConfigError
@@ -94,17 +95,24 @@ def test_spectral_grid_refuses_a_regime_op_that_is_also_a_grokking_op():
 
 
 def test_select_filters_grid_runs_by_coordinates():
-    runs = [
-        multitask.GridRun(t, w, s, run=None)
-        for t in ("dual", "tri")
-        for w in (0.0, 1.0)
-        for s in (1, 2)
+    runs = [GridRun(t, w, s, run=None) for t in ("dual", "tri") for w in (0.0, 1.0) for s in (1, 2)]
+    assert len(select(runs, task_set="tri")) == 4
+    assert [(g.task_set, g.seed) for g in select(runs, weight_decay=0.0, task_set="dual")] == [
+        ("dual", 1),
+        ("dual", 2),
     ]
-    assert len(multitask.select(runs, task_set="tri")) == 4
-    assert [
-        (g.task_set, g.seed) for g in multitask.select(runs, weight_decay=0.0, task_set="dual")
-    ] == [("dual", 1), ("dual", 2)]
-    assert len(multitask.select(runs, controls=False)) == 4
+    assert len(select(runs, controls=False)) == 4
+
+
+def test_paper_configuration_allows_less_breadth_only():
+    shared = multitask.SHARED
+    assert shared.at_paper_configuration(shared.values("paper"))
+    assert shared.at_paper_configuration(shared.values("reduced"))
+    custom = {**shared.values("reduced"), "seeds": [7, 8, 9], "task_sets": ["tri"]}
+    assert shared.at_paper_configuration(custom)
+    assert not shared.at_paper_configuration(shared.values("smoke"))
+    for name, value in (("p", 53), ("lr", 3e-3), ("eval_every", 200)):
+        assert not shared.at_paper_configuration({**shared.values("reduced"), name: value})
 
 
 def test_a_reduced_profile_names_each_reduction_with_its_reason():

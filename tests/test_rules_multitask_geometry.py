@@ -354,18 +354,6 @@ SUP = {f"tri s{s}": (1.0, "support") for s in SEEDS} | {
 }
 
 
-def test_paper_configuration_allows_less_breadth_only():
-    from grokbook.papers.multitask.grids import SHARED
-
-    assert rg.at_paper_configuration(SHARED.values("paper"), SHARED)
-    assert rg.at_paper_configuration(SHARED.values("reduced"), SHARED)
-    custom = {**SHARED.values("reduced"), "seeds": [7, 8, 9], "task_sets": ["tri"]}
-    assert rg.at_paper_configuration(custom, SHARED)
-    assert not rg.at_paper_configuration(SHARED.values("smoke"), SHARED)
-    for name, value in (("p", 53), ("lr", 3e-3), ("eval_every", 200)):
-        assert not rg.at_paper_configuration({**SHARED.values("reduced"), name: value}, SHARED)
-
-
 def test_staggered_order_tiers():
     assert so(SUP).verdict == "reproduced" and so(SUP).evidence.n == 6
     assert so(SUP, paper=False).verdict == "inconclusive"

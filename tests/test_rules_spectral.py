@@ -591,7 +591,7 @@ def test_edge_rules_need_three_seeds_for_reproduced():
 def test_nongrok_rows_read_the_grokking_runs_time_and_drop_a_run_that_grokked():
     from types import SimpleNamespace
 
-    from grokbook.papers.multitask.grids import GridRun
+    from grokbook.papers.grid import GridRun
     from grokbook.papers.spectral import probes
 
     rng = np.random.default_rng(0)

@@ -177,6 +177,19 @@ def test_perturbation_field_is_quadratic_in_eps():
     assert R.shape == (3, len(pairs)) and (R > 0).all()
 
 
+def test_perturbation_field_tiles_do_not_change_the_field():
+    theta = init_theta(TINY, 0).numpy()
+    pairs = domain_pairs(7, ("mul",)).numpy()  # 36 pairs: blocks of 5 leave a short last one
+    D = random_directions(attn_of(theta, TINY).shape[0], 7, seed=3)
+    whole = perturbation_field(TINY, theta, D, pairs, chunk=7, block=len(pairs))
+    tiled = perturbation_field(TINY, theta, D, pairs, chunk=3, block=5)
+    # equal up to float32 rounding of h (a misplaced tile would differ by Δh itself, ~1e-3)
+    assert tiled.shape == (7, 36, TINY.d_model) and np.abs(whole).mean() > 1e-3
+    np.testing.assert_allclose(tiled, whole, rtol=1e-4, atol=1e-6)
+    one = perturbation_field(TINY, theta, D[4], pairs[10:20])
+    np.testing.assert_allclose(tiled[4, 10:20], one[0], rtol=1e-4, atol=1e-6)
+
+
 def test_generator_change_relabels_dlog_frequencies():
     # p = 17, g0 = 3, g = 10 = 3^3 (u = 3, u⁻¹ = 11): dlog_g0 = 3·dlog_g, so ω = 1 in base 3 is ω =
     # 3 in base 10
@@ -265,6 +278,12 @@ def test_analyse_model_plumbing():
         36,
     )
     assert an.null_fields["grid"].shape == (5, 36) and an.span_fields["grid"].shape == (3, 36)
+    # the fields of every input set are those of its own pairs (read off one pass over the union)
+    rnd = random_direction_fields(run.config, an.theta, an.inputs["test"], 5, 0)
+    np.testing.assert_allclose(an.null_fields["test"], rnd, rtol=1e-6)
+    where = {tuple(x): i for i, x in enumerate(an.inputs["grid"])}
+    rows = [where[tuple(x)] for x in an.inputs["test"]]
+    np.testing.assert_array_equal(an.fields["test"], an.fields["grid"][:, rows])
     rows = summary_rows(an)
     assert {(r["inputs"], r["basis"], r["variant"]) for r in rows} >= {
         ("test", "raw_mul", "impute"),

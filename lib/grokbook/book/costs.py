@@ -8,8 +8,10 @@ machine plans from the same measurements. A run's *family* is everything that de
 trajectory up to the grok rule (not its seed, budget, tail, snapshots or probes, which do not change
 the trajectory); its expected length is the median grok step of the measured runs of its family
 (a run that did not grok within its budget counts as never) plus its tail, capped by its budget,
-else its budget. A stack's speed is the median run-steps per second of the measured stacks of the
-same model shape on CPU, else unknown.
+else its budget. A stack's speed is the fastest measured rate (run-steps per second) of a stack of
+the same model shape on CPU, else unknown: other work on the cores only slows a stack down, so the
+fastest measurement is the closest to a machine that trains and nothing else, which is what a plan
+assumes.
 """
 
 from __future__ import annotations
@@ -117,9 +119,11 @@ def expected_steps(cfg: RunConfig, table: dict[str, dict]) -> tuple[int, int]:
 
 
 def speed(cfg: RunConfig, table: dict[str, dict]) -> Optional[float]:
-    """Median measured run-steps per second of the machine for this model shape on CPU, or None.
+    """Fastest measured run-steps per second of the machine for this model shape on CPU, or None.
     One stack = the runs that share a wall time; a worker's share in the processes layout is such a
     stack, trained beside `workers` - 1 others, so the machine's rate is its rate times `workers`.
+    Stacks trained while the cores also ran other work are slower; the fastest is the one that
+    had them to itself.
     """
     stacks: dict[tuple, list[int]] = {}
     for m in table.values():
@@ -131,7 +135,7 @@ def speed(cfg: RunConfig, table: dict[str, dict]) -> Optional[float]:
         for (wall, size, workers), steps in stacks.items()
         if len(steps) == size
     ]
-    return float(np.median(rates)) if rates else None
+    return max(rates) if rates else None
 
 
 def stack_cost(cfgs: Sequence[RunConfig], table: dict[str, dict]) -> dict:

@@ -532,7 +532,8 @@ def chunk_table(d: dict) -> list[str]:
     out = [
         f"Expected from measured runs: {d['total']['expected_run_steps']:,} run-steps. One chunk "
         "is a shared grid and the claims that read it; its hours are the expected run-steps at "
-        "the measured CPU speed of the model shape (? where that speed was not measured). A chunk "
+        "the fastest measured CPU speed of the model shape, i.e. on a machine that trains and "
+        "does nothing else (? where that speed was not measured). A chunk "
         "longer than one sitting of two hours trains over several: `grokbook reproduce "
         "--deadline 7200` stops at a checkpoint and the same command resumes; the notebooks run "
         "in the last sitting.",

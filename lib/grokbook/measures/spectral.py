@@ -137,29 +137,34 @@ def perturbation_field(
     direction_attn: np.ndarray,
     pairs,
     rel_eps: float = 0.005,
-    chunk: int = 16,
+    chunk: int = 4,
+    block: int = 1024,
 ) -> np.ndarray:
     """Δh_k(a, b) = h(a, b; θ + ε v̂_k) − h(a, b; θ) with h the position-0 residual stream before
     the final LayerNorm and v̂_k the unit direction placed in the attention coordinates of θ; ε =
     rel_eps·‖θ_attn‖. θ [P], direction_attn [n_attn] or [k, n_attn], pairs [N, 2] int -> Δh [k, N,
-    d_model] float64. The perturbation field is (Δh**2).sum(-1). Ref: Methods, spectral edge."""
+    d_model] float64. The perturbation field is (Δh**2).sum(-1). Every input is its own forward
+    pass, so the work goes in tiles of `chunk` directions × `block` inputs, small enough to stay in
+    the processor's caches (about 2× faster than whole-grid passes). Ref: Methods, spectral edge."""
     dev = torch.device(cfg.device)
     th = torch.as_tensor(np.asarray(theta, dtype=np.float32)).to(dev)
     D = np.atleast_2d(np.asarray(direction_attn, dtype=np.float64))
     D = D / np.linalg.norm(D, axis=1, keepdims=True)
     eps = rel_eps * float(np.linalg.norm(attn_of(np.asarray(theta, dtype=np.float64), cfg)))
     x = torch.as_tensor(np.asarray(pairs), dtype=torch.int64).to(dev)
-    offs = attn_offsets(cfg)
-    h0 = residual_stream(th[None], cfg, x[None])[0].double()  # [N, d]
-    out = []
+    blocks = [x[b : b + block] for b in range(0, len(x), block)]
+    h0 = [residual_stream(th[None], cfg, xb[None])[0].double() for xb in blocks]  # [n, d] each
+    out = np.empty((len(D), len(x), cfg.d_model))
     for s in range(0, len(D), chunk):
         Dc = D[s : s + chunk]
         T = th.repeat(len(Dc), 1).double()
-        for o, g, n in offs:
+        for o, g, n in attn_offsets(cfg):
             T[:, o : o + n] += eps * torch.from_numpy(Dc[:, g : g + n]).to(dev)
-        h = residual_stream(T.float(), cfg, x.expand(len(Dc), -1, -1)).double()  # [c, N, d]
-        out.append((h - h0).cpu().numpy())
-    return np.concatenate(out)
+        T = T.float()
+        for b, (xb, hb) in enumerate(zip(blocks, h0)):
+            h = residual_stream(T, cfg, xb.expand(len(Dc), -1, -1)).double()  # [c, n, d]
+            out[s : s + len(Dc), b * block : b * block + len(xb)] = (h - hb).cpu().numpy()
+    return out
 
 
 def field(dh: np.ndarray) -> np.ndarray:
@@ -201,7 +206,7 @@ def random_direction_fields(
     out = []
     for s in range(0, count, chunk):
         D = rng.standard_normal((min(chunk, count - s), n))
-        out.append(field(perturbation_field(cfg, theta, D, pairs, rel_eps, chunk)))
+        out.append(field(perturbation_field(cfg, theta, D, pairs, rel_eps)))
     return np.concatenate(out) if out else np.zeros((0, len(pairs)))
 
 
@@ -471,20 +476,29 @@ def analyse_model(
         cfg,
         theta,
     )
-    for name in inputs:
+    # every input is its own forward pass, so the fields of all input sets are read off one pass
+    # over their union (the test pairs lie inside the grid)
+    union, where = np.unique(
+        np.concatenate([pairs[name] for name in inputs]), axis=0, return_inverse=True
+    )
+    f_edge = field(perturbation_field(cfg, theta, D, union, rel_eps))
+    f_null = random_direction_fields(cfg, theta, union, n_null, null_seed, rel_eps)
+    f_span = (
+        field(
+            perturbation_field(
+                cfg, theta, span_directions(X, n_span, null_seed + 1), union, rel_eps
+            )
+        )
+        if n_span
+        else np.zeros((0, len(union)))
+    )
+    ends = np.cumsum([len(pairs[name]) for name in inputs])
+    for name, rows in zip(inputs, np.split(where.reshape(-1), ends[:-1])):
         x = pairs[name]
         an.inputs[name] = x
-        an.fields[name] = field(perturbation_field(cfg, theta, D, x, rel_eps))
-        an.null_fields[name] = random_direction_fields(cfg, theta, x, n_null, null_seed, rel_eps)
-        an.span_fields[name] = (
-            field(
-                perturbation_field(
-                    cfg, theta, span_directions(X, n_span, null_seed + 1), x, rel_eps
-                )
-            )
-            if n_span
-            else np.zeros((0, len(x)))
-        )
+        an.fields[name] = f_edge[:, rows]
+        an.null_fields[name] = f_null[:, rows]
+        an.span_fields[name] = f_span[:, rows]
         G = groupings(cfg.p, x, g)
         for b in bases:
             for var, kw in _variants(G[b].T).items():

@@ -12,9 +12,12 @@ identical runs (a test checks it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Callable, Mapping, Optional, Sequence
 
 from grokbook.training.config import RunConfig
+
+if TYPE_CHECKING:
+    from grokbook.training.train import Run
 
 PROFILE_NAMES = ("smoke", "reduced", "paper")
 
@@ -77,6 +80,52 @@ class Grid:
     def configs(self, namespace: Mapping) -> list[RunConfig]:
         """The run configs of this grid for the values in `namespace` (a notebook's globals())."""
         return self.build(**self.pick(namespace))
+
+    def at_paper_configuration(self, values: Mapping) -> bool:
+        """Whether a notebook's values keep the grid at the paper's configuration: every grid
+        parameter at the paper's value except those of breadth (seeds, task sets, device and
+        whatever the reduced profile shrinks: λ values, control seeds and budgets)."""
+        breadth = {"seeds", "task_sets", "device", *(self.reduced or {})}
+        return all(values[k] == v for k, v in self.paper.items() if k not in breadth)
+
+
+@dataclass(frozen=True)
+class GridRun:
+    """One run of a grid with the coordinates it was trained at (`task_set` holds the task set of a
+    multitask grid, or the operation of a single-task one)."""
+
+    task_set: str
+    weight_decay: float
+    seed: int
+    run: Run
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        return self.run.config.ops
+
+    def grok_steps(self) -> dict[str, int | None]:
+        """Grok step of every task under the run's rule (None = not within the budget)."""
+        return {op: self.run.grok_step(t) for t, op in enumerate(self.ops)}
+
+    @property
+    def is_control(self) -> bool:
+        return self.weight_decay == 0.0
+
+
+def select(
+    grid: Sequence[GridRun],
+    task_set: str | None = None,
+    weight_decay: float | None = None,
+    controls: bool | None = None,
+) -> list[GridRun]:
+    """The grid runs matching the given coordinates (None = any)."""
+    return [
+        g
+        for g in grid
+        if (task_set is None or g.task_set == task_set)
+        and (weight_decay is None or g.weight_decay == weight_decay)
+        and (controls is None or g.is_control == controls)
+    ]
 
 
 def short_value(value, name: str = "") -> str:

@@ -21,7 +21,7 @@ from grokbook.measures import compression as cp
 from grokbook.measures.subspaces import random_basis
 from grokbook.training.config import RunConfig
 from grokbook.measures.trajectory import random_walk_energy, step_norms
-from grokbook.papers.multitask.grids import GridRun
+from grokbook.papers.grid import GridRun
 from grokbook.training.model import n_params
 from grokbook.measures.ranks import (
     gaussian_reference,

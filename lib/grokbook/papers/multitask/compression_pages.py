@@ -16,6 +16,7 @@ import pandas as pd
 from grokbook.measures import compression as cp
 from grokbook.measures.subspaces import random_basis
 from grokbook.measures.trajectory import Spread
+from grokbook.papers.grid import GridRun, select
 from grokbook.papers.multitask import grids as multitask
 from grokbook.papers.multitask.rules_compression import run_label
 
@@ -54,7 +55,7 @@ class Analysed:
 def analysed(grid, task_sets: Optional[Sequence[str]] = None) -> Analysed:
     """The grid runs of `task_sets` (None: all; no controls), the grokked ones and their end
     points."""
-    runs = [g for g in multitask.select(grid, controls=False)
+    runs = [g for g in select(grid, controls=False)
             if task_sets is None or g.task_set in task_sets]
     grokked = [g for g in runs if None not in g.grok_steps().values()]
     return Analysed(runs, grokked, {key(g): cp.end_point(g.run) for g in grokked})
@@ -373,7 +374,7 @@ def tail_runs(namespace: Mapping, task_set: str, weight_decay: float, seeds: Seq
                                     snapshot_groups=("attn", "all"))
     cfgs = [dataclasses.replace(c, tail_steps=tail_steps, probe_every=0) for ts, wd, s, c in points
             if ts == task_set and wd == weight_decay and s in seeds]
-    return [multitask.GridRun(f"{task_set}+{tail_steps}", weight_decay, r.config.seed, r)
+    return [GridRun(f"{task_set}+{tail_steps}", weight_decay, r.config.seed, r)
             for r in load_or_train(cfgs)]
 
 
@@ -451,7 +452,7 @@ def extra_runs(namespace: Mapping, weight_decays: Sequence[float], seeds: Sequen
     dual = {s: c for _, _, s, c in points}
     cfgs = [dataclasses.replace(dual[s], weight_decay=float(wd)) for wd in weight_decays
             for s in seeds]
-    return [multitask.GridRun("dual", c.weight_decay, c.seed, r)
+    return [GridRun("dual", c.weight_decay, c.seed, r)
             for c, r in zip(cfgs, load_or_train(cfgs))]
 
 
@@ -463,7 +464,7 @@ def groktime_table(grid, extra) -> pd.DataFrame:
     return pd.DataFrame([{"task_set": g.task_set, "weight_decay": g.weight_decay, "seed": g.seed,
                           "source": src, **g.grok_steps(), "t": mean(g.grok_steps()),
                           "final_step": g.run.final_step}
-                         for src, runs in (("grid", multitask.select(grid, controls=False)),
+                         for src, runs in (("grid", select(grid, controls=False)),
                                            ("extra", extra))
                          for g in runs])
 
@@ -610,7 +611,7 @@ def deletion_baselines(grid, task_sets: Sequence[str], weight_decay: float, seed
     """Per task set, the grid runs at λ = weight_decay of `seeds` (the f = 0 baselines) and their
     own top-basis_k trajectory bases [N, P, K]."""
     from grokbook.papers.multitask import deletion as dl
-    base = {ts: [g.run for g in multitask.select(grid, ts, weight_decay, controls=False)
+    base = {ts: [g.run for g in select(grid, ts, weight_decay, controls=False)
                  if g.seed in seeds] for ts in task_sets}
     return base, {ts: dl.trajectory_bases(base[ts], basis_k, basis_checkpoints) for ts in task_sets}
 
@@ -675,7 +676,7 @@ def second_lambda_rows(grid, task_sets: Sequence[str], weight_decays: Sequence[f
     rows = []
     for ts in task_sets:
         for wd in weight_decays:
-            b = [g.run for g in multitask.select(grid, ts, wd, controls=False) if g.seed in seeds]
+            b = [g.run for g in select(grid, ts, wd, controls=False) if g.seed in seeds]
             B = dl.trajectory_bases(b, basis_k, basis_checkpoints)
             c = dl.cap_steps(b, caps[ts], cap_factor)
             rows += [x for ff in (0.0, f)

@@ -11,36 +11,13 @@ their own budget `control_steps`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 from grokbook.errors import ConfigError
-from grokbook.papers.grid import Grid
+from grokbook.papers.grid import Grid, GridRun
 from grokbook.training.config import RunConfig, sweep
 from grokbook.training.tasks import TASK_SETS
 from grokbook.training.train import Run
-
-
-@dataclass(frozen=True)
-class GridRun:
-    """One run of the grid with the coordinates it was trained at."""
-
-    task_set: str
-    weight_decay: float
-    seed: int
-    run: Run
-
-    @property
-    def ops(self) -> tuple[str, ...]:
-        return self.run.config.ops
-
-    def grok_steps(self) -> dict[str, int | None]:
-        """Grok step of every task under the run's rule (None = not within the budget)."""
-        return {op: self.run.grok_step(t) for t, op in enumerate(self.ops)}
-
-    @property
-    def is_control(self) -> bool:
-        return self.weight_decay == 0.0
 
 
 def grid_configs(
@@ -88,22 +65,6 @@ def grid_runs(**params) -> list[GridRun]:
     points = grid_configs(**{**params, "snapshot_groups": ("attn", "all")})
     runs = load_or_train([c for *_, c in points])
     return [GridRun(ts, wd, seed, r) for (ts, wd, seed, _), r in zip(points, runs)]
-
-
-def select(
-    grid: Sequence[GridRun],
-    task_set: str | None = None,
-    weight_decay: float | None = None,
-    controls: bool | None = None,
-) -> list[GridRun]:
-    """The grid runs matching the given coordinates (None = any)."""
-    return [
-        g
-        for g in grid
-        if (task_set is None or g.task_set == task_set)
-        and (weight_decay is None or g.weight_decay == weight_decay)
-        and (controls is None or g.is_control == controls)
-    ]
 
 
 def _configs(**params) -> list[RunConfig]:
@@ -154,8 +115,8 @@ SHARED = Grid(
     why=dict(
         weight_decays="λ = 1 only, the paper's headline row; the paper sweeps 0.1–1",
         control_seeds="one no-decay control per task set; the paper has three",
-        control_steps="the no-decay controls stop at 30,000 steps, about 2× the dual and 1× the "
-        "tri grok step at λ = 1, and are censored there; the paper runs them for 50,000",
+        control_steps="the no-decay controls stop at 30,000 steps, about 4× the dual and 1.6–2× "
+        "the tri grok step at λ = 1 (R98), and are censored there; the paper runs them for 50,000",
     ),
     no_reduced={
         "multi.wd-groktime-powerlaw": "its point is a power law over the paper's five λ values "

@@ -456,14 +456,6 @@ def order_shares(statuses: Mapping[str, tuple[float, str]], order_weight_decay: 
     }
 
 
-def at_paper_configuration(values: Mapping, grid) -> bool:
-    """Whether a notebook's values keep its grid at the paper's configuration: every grid parameter
-    at the paper's value except those of breadth (seeds, task sets, device and whatever the grid's
-    reduced profile shrinks: λ values, control seeds and budgets)."""
-    breadth = {"seeds", "task_sets", "device", *(grid.reduced or {})}
-    return all(values[k] == v for k, v in grid.paper.items() if k not in breadth)
-
-
 def staggered_order(
     statuses: Mapping[str, tuple[float, str]],
     *,
@@ -480,9 +472,9 @@ def staggered_order(
     − headline_min_share of the headline runs: not reproduced; support or tie (a weak order, no pair
     reversed) in >= headline_min_share of the headline runs: partial (the paper's own dual steps,
     one eval apart, land here); otherwise inconclusive. The order was observed at the paper's
-    configuration only, so runs at any other configuration (`at_paper_configuration` false: the
-    smoke model, another modulus or optimiser) record inconclusive; the notebook shows what the
-    rule alone gives. Ref: Xu 2026b abstract, accuracy figures."""
+    configuration only, so runs at any other configuration (`Grid.at_paper_configuration` false:
+    the smoke model, another modulus or optimiser) record inconclusive; the notebook shows what
+    the rule alone gives. Ref: Xu 2026b abstract, accuracy figures."""
     rule = (
         f"the order mul → x²+y² → add is supported (ties within {tie_within:g} steps do not count) "
         f"in ≥ {headline_min_share:.0%} of the λ = {order_weight_decay:g} runs and in ≥ "

@@ -13,8 +13,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from grokbook.errors import ConfigError
-from grokbook.papers.grid import Grid
-from grokbook.papers.multitask.grids import GridRun
+from grokbook.papers.grid import Grid, GridRun
 from grokbook.training.config import RunConfig, sweep
 
 

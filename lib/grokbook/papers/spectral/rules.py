@@ -452,9 +452,9 @@ def edge_sae_null(
     """spec.edge-sae-null. rows: one per (op, seed, SAE seed) with relative_mse and the p-values."""
     rule = (
         f"p ≥ {alpha} against the random, 45° and angle-matched nulls for every operation and "
-        f"SAE → reproduced; some p < {alpha} → not reproduced; inconclusive if an SAE has "
-        f"relative reconstruction error > {max_relative_mse} or fewer than {min_evidence} seeds "
-        "entered a reproduced"
+        f"SAE → reproduced; some p < {alpha} → not reproduced; an SAE with relative "
+        f"reconstruction error > {max_relative_mse}, or a reproduced from fewer than "
+        f"{min_evidence} seeds → inconclusive"
     )
     evidence = Evidence.of(sorted({f"{r['op']} s{r['seed']}" for r in rows}), "runs")
     sae_ok = all(r["relative_mse"] <= max_relative_mse for r in rows)
