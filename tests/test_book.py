@@ -272,7 +272,8 @@ def test_performance_page_tables_every_benchmark_file_and_each_executed_claims_w
     )
     page = book.performance_page()
     assert "### cuda · paper model" in page and "NVIDIA H100" in page
-    assert "Measured matmul peak 100 GFLOP/s" in page and "not been run yet" not in page
+    assert "Measured matmul peak 100 GFLOP/s" in page
+    assert "training-speed benchmark has not been run yet" not in page
     assert "| 8 | stacked | 80.0 (72.0–88.0) | 8.0 (7.2–8.8) | 8 % | – |" in page
     assert "| 8 | processes (2 workers) | 40.0 (36.0–44.0; 1 repeat(s) without a positive" in page
     assert "vs papers' loop" not in page
@@ -280,6 +281,36 @@ def test_performance_page_tables_every_benchmark_file_and_each_executed_claims_w
         f"| `{smoke.id}` | smoke | x86_64 | 312 s |" in page and f"| `{paper.id}` | paper |" in page
     )
     assert f"`{not_run.id}`" not in page
+
+
+def test_performance_page_tables_the_perturbation_field_benchmark(staged):
+    bench = Path(book.project_root()) / "benchmarks" / "results"
+    bench.mkdir(parents=True)
+    assert "The perturbation-field benchmark has not been run yet" in book.performance_page()
+
+    def stat(x):
+        return {"median": x, "min": 0.9 * x, "max": 1.1 * x}
+
+    env = {
+        "cpu_model": "AMD EPYC",
+        "threads": 2,
+        "torch": "2.13.0",
+        "directions": 32,
+        "model": {"p": 97, "d_model": 128, "n_layers": 2},
+        "inputs": {"test": 4704, "grid": 9409},
+        "repeats": 5,
+    }
+    result = {
+        "env": env,
+        "seconds_per_direction": {"whole": stat(1.5), "tiled": stat(1.0), "union": stat(0.5)},
+        "speedup_over_whole": {"tiled": stat(1.5), "union": stat(3.0)},
+    }
+    (bench / "perturbation_fields-cpu-paper.json").write_text(json.dumps(result))
+    page = book.performance_page()
+    assert "inputs: test 4,704, grid 9,409; 5 repeats" in page
+    assert "perturbation-field benchmark has not been run yet" not in page
+    assert "| whole | 1.500 s (1.350–1.650 s) | – |" in page
+    assert "| union | 0.500 s (0.450–0.550 s) | 3.00× (2.70–3.30×) |" in page
 
 
 def test_performance_page_shows_compiled_rows_speedups_and_the_paper_plan(staged):

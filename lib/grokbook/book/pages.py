@@ -489,6 +489,42 @@ def benchmark_tables() -> list[str]:
     ]
 
 
+FIELDS_COMMAND = "python benchmarks/perturbation_fields.py --directions 32 --repeats 5"
+
+
+def field_speed_table() -> list[str]:
+    """The perturbation-field benchmark (benchmarks/perturbation_fields.py) as a table, or a line
+    saying that it has not been run yet."""
+    import json
+
+    f = project_root() / "benchmarks" / "results" / "perturbation_fields-cpu-paper.json"
+    if not f.exists():
+        return [
+            f"The perturbation-field benchmark has not been run yet (`{FIELDS_COMMAND}`).",
+            "",
+        ]
+    d = json.loads(f.read_text())
+    e = d["env"]
+    sizes = ", ".join(f"{k} {n:,}" for k, n in e["inputs"].items())
+    out = [
+        f"{e['cpu_model']}, {e['threads']} threads, torch {e['torch']}; the paper's model (p = "
+        f"{e['model']['p']}, d_model {e['model']['d_model']}, {e['model']['n_layers']} layers), "
+        f"{e['directions']} random directions, inputs: {sizes}; {e['repeats']} repeats. File "
+        f"`benchmarks/results/{f.name}`.",
+        "",
+        "| way | seconds per direction | speed-up over `whole` |",
+        "|---|---|---|",
+    ]
+    for way, stat in d["seconds_per_direction"].items():
+        up = d["speedup_over_whole"].get(way)
+        out.append(
+            f"| {way} | {_spread(stat, '{:.3f}', ' s')} | "
+            + ("–" if up is None else _spread(up, "{:.2f}", "×"))
+            + " |"
+        )
+    return out + [""]
+
+
 def plan_table(profile: str = "paper") -> list[str]:
     """The stacks a profile trains, from `grokbook plan --profile <profile> --out
     benchmarks/results/plan-<profile>.json`, and its chunks where the plan has them."""
@@ -599,6 +635,20 @@ def performance_page() -> str:
             "within one table (one run of the benchmark).",
             "",
             *benchmark_tables(),
+            "## Analysis speed: perturbation fields",
+            "",
+            "After training, the longest computations of the book are the perturbation fields of "
+            "the spectral claims: for every edge, random and update-span direction, one forward "
+            "pass of the perturbed model per input pair, on the test pairs and on the full grid "
+            "(see {ref}`methods-spectral-edge`). `benchmarks/perturbation_fields.py` times three "
+            "ways to compute the same fields: `whole` (16 directions per pass over all inputs of "
+            "a set, how they were computed first), `tiled` (4 directions × 1,024 inputs per pass, "
+            "small enough for the processor's caches) and `union` (tiled, over the union of the "
+            "two input sets, read back per set; the test pairs lie inside the grid), in rotated "
+            "order per repeat, speed-ups taken within each repeat. `union` is what the notebooks "
+            "use; the fields agree to float32 rounding (checked before timing).",
+            "",
+            *field_speed_table(),
             "## What the paper profile trains",
             "",
             "`grokbook plan --profile paper` executes every notebook up to its first training call "
